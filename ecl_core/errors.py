@@ -1,0 +1,140 @@
+"""The one error hierarchy of ECL.
+
+::
+
+    ECLError
+     ├── LLMError                  a call to a language model failed
+     │    ├── TransientLLMError    408, 409, 429, 5xx, 529, timeouts, dropped connections: retried
+     │    └── PermanentLLMError    other 4xx, refusals: never retried
+     ├── ValidationError           input or model output broke a rule; carries field-level details
+     ├── MaxRevisionsExceeded      no critique passed within the revision cap; carries attempts
+     ├── CircuitOpenError          the circuit breaker is open; no call was made
+     └── ConfigError               ECL is set up wrongly (missing template, scripted responses, ...)
+
+Messages never contain secrets: provider errors keep the status code, the error
+type and the request id, not the request.
+"""
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CircuitOpenError",
+    "ConfigError",
+    "ECLError",
+    "FieldError",
+    "LLMError",
+    "MaxRevisionsExceeded",
+    "PermanentLLMError",
+    "TransientLLMError",
+    "ValidationError",
+]
+
+
+class ECLError(Exception):
+    """Base of every error ECL raises on purpose."""
+
+
+class LLMError(ECLError):
+    """A call to a language model failed.
+
+    Args:
+        message: What went wrong, for a person.
+        status_code: HTTP status of the provider's answer, if there was one.
+        request_id: The provider's request id (Anthropic's ``request-id`` header), if known.
+        retry_after_s: Seconds the provider asked us to wait (``retry-after``), if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.request_id = request_id
+        self.retry_after_s = retry_after_s
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status_code is not None:
+            parts.append(f"status_code={self.status_code}")
+        if self.request_id:
+            parts.append(f"request_id={self.request_id}")
+        return " | ".join(parts)
+
+
+class TransientLLMError(LLMError):
+    """A failure worth retrying: 408, 409, 429, 5xx, 529, timeouts, dropped connections."""
+
+
+class PermanentLLMError(LLMError):
+    """A failure that a retry cannot fix: 400, 401, 403, 404, 413, 422, refusals."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One broken rule: the field (dotted path) and what was wrong with it."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class ValidationError(ECLError):
+    """Input or model output broke a rule.
+
+    Args:
+        message: A summary for a person.
+        details: One ``FieldError`` per broken rule, naming the field and the limit.
+    """
+
+    def __init__(self, message: str, details: list[FieldError]) -> None:
+        self.message = message
+        self.details = list(details)
+        joined = "; ".join(str(d) for d in self.details)
+        super().__init__(f"{message}: {joined}" if joined else message)
+
+
+class MaxRevisionsExceeded(ECLError):
+    """No critique passed after ``attempts`` revisions (the cap is 3, architecture.md).
+
+    Args:
+        attempts: How many revisions were made before giving up.
+        last_feedback: The last critique's feedback, so the failure says what was still wrong.
+    """
+
+    def __init__(self, attempts: int, last_feedback: str = "") -> None:
+        self.attempts = attempts
+        self.last_feedback = last_feedback
+        message = f"no critique passed after {attempts} revision(s)"
+        if last_feedback:
+            message += f"; last feedback: {last_feedback}"
+        super().__init__(message)
+
+
+class CircuitOpenError(ECLError):
+    """The circuit breaker is open after repeated transient failures, so no call was made.
+
+    Args:
+        breaker: The breaker's name.
+        reset_timeout_s: Seconds the breaker stays open before it lets one trial call through.
+    """
+
+    def __init__(self, breaker: str, reset_timeout_s: float | None = None) -> None:
+        self.breaker = breaker
+        self.reset_timeout_s = reset_timeout_s
+        message = f"circuit breaker '{breaker}' is open after repeated transient failures"
+        message += "; no call was made"
+        if reset_timeout_s is not None:
+            message += f"; it lets a trial call through {reset_timeout_s:g} s after opening"
+        super().__init__(message)
+
+
+class ConfigError(ECLError):
+    """ECL is configured wrongly: a missing prompt template, provider or scripted response."""

@@ -1,0 +1,76 @@
+"""The Anthropic provider: the official SDK's Messages API, with retries left to ECL."""
+
+import time
+
+import anthropic
+
+from ecl_core.errors import PermanentLLMError
+from ecl_core.llm.sdk_errors import translate_anthropic_error
+from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
+
+__all__ = ["AnthropicProvider"]
+
+
+class AnthropicProvider:
+    """Calls ``messages.create`` through the anthropic SDK.
+
+    The client is built with ``max_retries=0``: ECL's resilience layer owns retries,
+    so attempts never multiply (style.md). The SDK itself honours ``ANTHROPIC_BASE_URL``
+    when ``base_url`` is not given.
+
+    Args:
+        api_key: The Anthropic API key. Never logged, never put in an error.
+        model: Model name, e.g. ``claude-sonnet-4-5``.
+        timeout_s: Per-request timeout, in seconds.
+        base_url: API root without ``/v1``; ``None`` means the SDK's default.
+    """
+
+    name = "anthropic"
+
+    def __init__(
+        self, *, api_key: str, model: str, timeout_s: float, base_url: str | None = None
+    ) -> None:
+        self.model = model
+        self._client = anthropic.Anthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s
+        )
+
+    def complete(self, request: CompletionRequest) -> CompletionResponse:
+        """Send one Messages API request.
+
+        Raises:
+            TransientLLMError: 408, 409, 429, 5xx, timeouts, dropped connections.
+            PermanentLLMError: Any other 4xx, a ``refusal`` stop_reason, or no text in the answer.
+        """
+        started = time.perf_counter()
+        try:
+            raw = self._client.messages.with_raw_response.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                system=request.system,
+                messages=[m.model_dump() for m in request.messages],
+                stop_sequences=list(request.stop_sequences) or anthropic.omit,
+            )
+            message = raw.parse()
+        except anthropic.AnthropicError as err:
+            raise translate_anthropic_error(err) from None
+        latency_ms = (time.perf_counter() - started) * 1000
+        request_id = raw.headers.get("request-id")
+        if message.stop_reason == "refusal":
+            raise PermanentLLMError("the model refused the request", request_id=request_id)
+        text = "".join(block.text for block in message.content if block.type == "text")
+        usage = message.usage
+        return CompletionResponse(
+            text=text,
+            usage=TokenUsage(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+                cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+            ),
+            stop_reason=message.stop_reason,
+            model=message.model,
+            provider=self.name,
+            request_id=request_id,
+            latency_ms=latency_ms,
+        )

@@ -1,0 +1,97 @@
+"""Choosing and assembling a provider: ``auto`` / ``anthropic`` / ``offline`` / ``scripted``."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ecl_core.errors import ConfigError
+from ecl_core.llm.anthropic_provider import AnthropicProvider
+from ecl_core.llm.base import Provider
+from ecl_core.llm.offline import OfflineProvider
+from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
+from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.logging import get_logger, register_secret
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ProviderName",
+    "ProviderSettings",
+    "build_provider",
+    "resolve_provider_name",
+]
+
+ProviderName = Literal["auto", "anthropic", "offline", "scripted"]
+DEFAULT_MODEL = "claude-sonnet-4-5"
+_log = get_logger("ecl.llm")
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Which provider answers, and how it is guarded.
+
+    Attributes:
+        provider: ``auto`` means ``anthropic`` when an API key is given, else ``offline``.
+        model: Anthropic model name (ignored by ``offline``).
+        timeout_s: Per-request timeout for ``anthropic``, in seconds.
+        base_url: Messages API root for ``anthropic``; ``None`` lets the SDK read
+            ``ANTHROPIC_BASE_URL`` or use its default.
+        scripted_path: JSON file of responses for ``scripted``.
+        retry: Retry settings, applied to every provider.
+        breaker: Circuit-breaker settings.
+        breaker_store_url: SQLAlchemy URL where breaker state is shared; ``None`` for no breaker.
+    """
+
+    provider: ProviderName = "auto"
+    model: str = DEFAULT_MODEL
+    timeout_s: float = 60.0
+    base_url: str | None = None
+    scripted_path: str | None = None
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    breaker_store_url: str | None = None
+
+
+def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
+    """The provider that ``provider`` stands for, given whether an API key is set."""
+    if provider != "auto":
+        return provider
+    if api_key:
+        return "anthropic"
+    _log.warning(
+        "llm.provider.offline_fallback",
+        reason="ANTHROPIC_API_KEY is not set; provider 'auto' uses the offline provider",
+    )
+    return "offline"
+
+
+def build_provider(settings: ProviderSettings, api_key: str | None) -> ResilientProvider:
+    """Build the provider ``settings`` names, wrapped in retries and the circuit breaker.
+
+    Raises:
+        ConfigError: ``anthropic`` without an API key, or ``scripted`` without a file.
+    """
+    name = resolve_provider_name(settings.provider, api_key)
+    inner: Provider
+    if name == "anthropic":
+        if not api_key:
+            raise ConfigError("provider 'anthropic' needs ANTHROPIC_API_KEY to be set")
+        register_secret(api_key)
+        inner = AnthropicProvider(
+            api_key=api_key,
+            model=settings.model,
+            timeout_s=settings.timeout_s,
+            base_url=settings.base_url,
+        )
+    elif name == "offline":
+        inner = OfflineProvider()
+    elif name == "scripted":
+        if not settings.scripted_path:
+            raise ConfigError("provider 'scripted' needs scripted_path, a JSON list of responses")
+        inner = ScriptedProvider.from_file(settings.scripted_path)
+    else:
+        raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, offline or scripted")
+    breaker = (
+        make_breaker(name, settings.breaker, settings.breaker_store_url)
+        if settings.breaker_store_url
+        else None
+    )
+    return ResilientProvider(inner, settings.retry, breaker)

@@ -1,0 +1,81 @@
+"""Prompt templates from ``prompts/*.md``: a system prompt and a user template each.
+
+A template file has two sections, headed ``## System prompt`` and ``## User template``.
+Variables are written ``${name}`` (``string.Template``), so JSON examples in a prompt
+need no escaping. A template's version is the first 12 hex digits of the SHA-256 of
+its file, so a run's metadata says exactly which wording it used.
+"""
+
+import hashlib
+import os
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ecl_core.errors import ConfigError
+from ecl_core.types import CompletionRequest, Message
+
+__all__ = ["PromptTemplate", "default_prompts_dir", "load_prompt"]
+
+_SYSTEM, _USER = "## System prompt", "## User template"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """One prompt: name, system prompt, user template and content version."""
+
+    name: str
+    system: str
+    user: str
+    version: str
+
+    def request(self, *, max_tokens: int, **variables: str) -> CompletionRequest:
+        """Render the user template and build the request for step ``self.name``.
+
+        Raises:
+            ConfigError: The template uses a variable that was not given.
+        """
+        try:
+            user = string.Template(self.user).substitute(variables)
+        except KeyError as err:
+            raise ConfigError(f"prompt '{self.name}' needs variable {err.args[0]!r}") from err
+        return CompletionRequest(
+            system=self.system,
+            messages=(Message(role="user", content=user),),
+            max_tokens=max_tokens,
+            step=self.name,
+            variables=variables,
+        )
+
+
+def default_prompts_dir() -> Path:
+    """``ECL_PROMPTS_DIR`` if set, else the ``prompts/`` folder at the project root."""
+    configured = os.environ.get("ECL_PROMPTS_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "prompts"
+
+
+@lru_cache(maxsize=32)
+def _load(path: Path) -> PromptTemplate:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read prompt template {path}: {err}") from err
+    if _SYSTEM not in raw or _USER not in raw:
+        raise ConfigError(f"prompt template {path} needs '{_SYSTEM}' and '{_USER}' sections")
+    system_part, user_part = raw.split(_SYSTEM, 1)[1].split(_USER, 1)
+    return PromptTemplate(
+        name=path.stem,
+        system=system_part.strip(),
+        user=user_part.strip(),
+        version=hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12],
+    )
+
+
+def load_prompt(name: str, directory: Path | None = None) -> PromptTemplate:
+    """Load ``<directory>/<name>.md`` (cached per path).
+
+    Raises:
+        ConfigError: The file is missing or lacks a section.
+    """
+    return _load((directory or default_prompts_dir()).resolve() / f"{name}.md")

@@ -1,0 +1,88 @@
+"""What every step shares: recording its LLM calls and checking a draft's text."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from ecl_core.errors import FieldError, ValidationError
+from ecl_core.llm.base import Provider
+from ecl_core.types import (
+    MAX_DRAFT_CHARS,
+    CompletionRequest,
+    CompletionResponse,
+    StepMetadata,
+    TokenUsage,
+)
+
+__all__ = ["CallRecorder", "StepResult", "check_draft_text"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StepResult(Generic[T]):
+    """A step's output with what it cost."""
+
+    output: T
+    metadata: StepMetadata
+
+
+@dataclass
+class CallRecorder:
+    """Passes calls to a provider and keeps their responses for the step's metadata."""
+
+    provider: Provider
+    step: str
+    attempt: int = 1
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    responses: list[CompletionResponse] = field(default_factory=list)
+
+    def complete(self, request: CompletionRequest) -> CompletionResponse:
+        """Make one call through the provider and record its response."""
+        response = self.provider.complete(request)
+        self.responses.append(response)
+        return response
+
+    def result(self, output: T) -> StepResult[T]:
+        """Wrap ``output`` with the metadata of every recorded call."""
+        usage = sum((r.usage for r in self.responses), TokenUsage())
+        last = self.responses[-1] if self.responses else None
+        return StepResult(
+            output=output,
+            metadata=StepMetadata(
+                step=self.step,
+                started_at=self.started_at,
+                completed_at=datetime.now(UTC),
+                attempt=self.attempt,
+                llm_calls=len(self.responses),
+                usage=usage,
+                latency_ms=sum(r.latency_ms for r in self.responses),
+                provider=last.provider if last else self.provider.name,
+                model=last.model if last else self.provider.model,
+                stop_reason=last.stop_reason if last else None,
+                request_ids=tuple(r.request_id for r in self.responses if r.request_id),
+            ),
+        )
+
+
+def check_draft_text(response: CompletionResponse, field_name: str, max_tokens: int) -> str:
+    """Return the response's text as a draft, stripped.
+
+    Raises:
+        ValidationError: Empty, longer than 2,000 characters, or cut off at ``max_tokens``.
+    """
+    text = response.text.strip()
+    problems = []
+    if not text:
+        problems.append(FieldError(field_name, "is empty; a draft needs at least 1 character"))
+    if len(text) > MAX_DRAFT_CHARS:
+        problems.append(
+            FieldError(field_name, f"has {len(text):,} characters; the limit is {MAX_DRAFT_CHARS:,}")
+        )
+    if response.stop_reason == "max_tokens":
+        problems.append(
+            FieldError(field_name, f"was cut off at max_tokens={max_tokens} (stop_reason max_tokens)")
+        )
+    if problems:
+        raise ValidationError(f"the model's {field_name.split('.')[0]} is not usable", problems)
+    return text

@@ -1,0 +1,120 @@
+"""The critique step: a verdict on a draft, as JSON, with one repair request if unreadable."""
+
+import json
+import re
+from typing import Any
+
+import pydantic
+
+from ecl_core.errors import FieldError, ValidationError
+from ecl_core.llm.base import Provider
+from ecl_core.prompts import load_prompt
+from ecl_core.steps.base import CallRecorder, StepResult
+from ecl_core.types import Critique, Draft, Message
+
+__all__ = ["critique", "parse_critique"]
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+_REPAIR = (
+    "Your reply could not be used: {problems}. Reply again with only a JSON object of the "
+    'form {{"decision": "pass" or "revise", "critique": "...", "feedback": "..."}}.'
+)
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    """Every JSON object in ``text``: the whole text, fenced blocks, then objects inside prose."""
+    candidates = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
+    found: list[dict[str, Any]] = []
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+    return found
+
+
+def parse_critique(text: str) -> Critique:
+    """Read a critique from a model's reply.
+
+    Accepts a bare JSON object, one inside a Markdown code fence, or one inside prose;
+    the first object with a ``decision`` wins. ``decision`` is case-insensitive.
+
+    Raises:
+        ValidationError: No JSON object, or none with a valid ``decision``; the details
+            name each field that was wrong (``critique.decision``, ...).
+    """
+    objects = _json_objects(text)
+    if not objects:
+        raise ValidationError(
+            "the model's critique is not usable",
+            [FieldError("critique", "no JSON object found in the reply")],
+        )
+    chosen = next((o for o in objects if "decision" in o), objects[0])
+    decision = chosen.get("decision")
+    data = {
+        "decision": decision.strip().lower() if isinstance(decision, str) else decision,
+        "critique": chosen.get("critique", ""),
+        "feedback": chosen.get("feedback", "") or "",
+    }
+    try:
+        return Critique.model_validate(data)
+    except pydantic.ValidationError as err:
+        details = [
+            FieldError(
+                "critique." + ".".join(str(p) for p in e["loc"]),
+                "missing; expected 'pass' or 'revise'"
+                if e["loc"] == ("decision",) and decision is None
+                else e["msg"],
+            )
+            for e in err.errors()
+        ]
+        raise ValidationError("the model's critique is not usable", details) from None
+
+
+def critique(
+    provider: Provider, draft: Draft, *, max_tokens: int, attempt: int = 1
+) -> StepResult[Critique]:
+    """Judge ``draft`` with the ``critique`` prompt.
+
+    If the reply cannot be read, one repair request quotes the problem back to the
+    model; a second unreadable reply fails the step.
+
+    Raises:
+        ValidationError: Both replies were unreadable; the details say what was wrong.
+        LLMError, CircuitOpenError: A call failed.
+    """
+    recorder = CallRecorder(provider, "critique", attempt)
+    request = load_prompt("critique").request(
+        max_tokens=max_tokens, topic=draft.topic, draft=draft.text
+    )
+    reply = recorder.complete(request)
+    try:
+        return recorder.result(parse_critique(reply.text))
+    except ValidationError as first:
+        problems = "; ".join(str(d) for d in first.details)
+        repair = request.model_copy(
+            update={
+                "messages": (
+                    *request.messages,
+                    Message(role="assistant", content=reply.text or "(empty reply)"),
+                    Message(role="user", content=_REPAIR.format(problems=problems)),
+                )
+            }
+        )
+        second = recorder.complete(repair)
+        try:
+            return recorder.result(parse_critique(second.text))
+        except ValidationError as err:
+            raise ValidationError(
+                "the model's critique is not usable after one repair request", err.details
+            ) from None

@@ -1,0 +1,111 @@
+"""Pydantic models shared by every layer: drafts, critiques, LLM requests and responses."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "MAX_DRAFT_CHARS",
+    "CompletionRequest",
+    "CompletionResponse",
+    "Critique",
+    "Decision",
+    "Draft",
+    "Message",
+    "StepMetadata",
+    "TokenUsage",
+]
+
+MAX_DRAFT_CHARS = 2000
+"""A draft holds at most this many characters (issue 2's rule)."""
+
+Decision = Literal["pass", "revise"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TokenUsage(_Model):
+    """Tokens of one call or a sum of calls, as the Messages API reports them in ``usage``."""
+
+    input_tokens: int = Field(0, ge=0, description="Prompt tokens, not counting the cache.")
+    output_tokens: int = Field(0, ge=0, description="Generated tokens.")
+    cache_creation_input_tokens: int = Field(0, ge=0, description="Tokens written to the cache.")
+    cache_read_input_tokens: int = Field(0, ge=0, description="Tokens read from the cache.")
+
+    def __add__(self, other: "TokenUsage") -> "TokenUsage":
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens
+            + other.cache_creation_input_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+
+class Draft(_Model):
+    """A piece of writing on a topic; revision 0 is the first draft."""
+
+    topic: str
+    text: str
+    revision: int = Field(ge=0, description="0 for the generated draft, k after k revisions.")
+
+
+class Critique(_Model):
+    """A critique's verdict, in the JSON shape the critique prompt asks for."""
+
+    decision: Decision = Field(description="'pass' accepts the draft; 'revise' asks for another.")
+    critique: str = Field(description="What the reviewer thinks of the draft.")
+    feedback: str = Field("", description="What to change; empty when the draft passes.")
+
+
+class Message(_Model):
+    """One turn of a Messages API conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class CompletionRequest(_Model):
+    """One call to a language model, in the Messages API's terms.
+
+    ``step`` and ``variables`` say which ECL step made the request and with what
+    template variables: providers log them, and the offline provider works from them.
+    """
+
+    system: str = Field(description="The system prompt.")
+    messages: tuple[Message, ...] = Field(min_length=1)
+    max_tokens: int = Field(gt=0, description="Upper bound on generated tokens.")
+    stop_sequences: tuple[str, ...] = ()
+    step: str = Field("", description="The ECL step that makes the call: generate, critique, ...")
+    variables: dict[str, str] = Field(default_factory=dict)
+
+
+class CompletionResponse(_Model):
+    """A model's answer to one ``CompletionRequest``."""
+
+    text: str
+    usage: TokenUsage = TokenUsage()
+    stop_reason: str | None = Field(None, description="end_turn, max_tokens, stop_sequence, ...")
+    model: str
+    provider: str
+    request_id: str | None = None
+    latency_ms: float = Field(0.0, ge=0, description="Wall time of the call, in milliseconds.")
+
+
+class StepMetadata(_Model):
+    """What one step did: when, how often, and at what cost in tokens."""
+
+    step: str
+    started_at: datetime
+    completed_at: datetime
+    attempt: int = Field(1, ge=1, description="The step attempt (1 on first execution).")
+    llm_calls: int = Field(0, ge=0)
+    usage: TokenUsage = TokenUsage()
+    latency_ms: float = Field(0.0, ge=0, description="Time spent in LLM calls, in milliseconds.")
+    provider: str = ""
+    model: str = ""
+    stop_reason: str | None = None
+    request_ids: tuple[str, ...] = ()
