@@ -3,12 +3,19 @@
 import time
 
 import anthropic
+from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
 
 from ecl_core.errors import PermanentLLMError
 from ecl_core.llm.sdk_errors import translate_anthropic_error
-from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
+from ecl_core.types import CompletionRequest, CompletionResponse, Message, TokenUsage
 
 __all__ = ["AnthropicProvider"]
+
+
+def _message_param(message: Message) -> MessageParam:
+    if message.role == "user":
+        return UserMessageParam(role="user", content=message.content)
+    return AssistantMessageParam(role="assistant", content=message.content)
 
 
 class AnthropicProvider:
@@ -48,7 +55,7 @@ class AnthropicProvider:
                 model=self.model,
                 max_tokens=request.max_tokens,
                 system=request.system,
-                messages=[m.model_dump() for m in request.messages],
+                messages=[_message_param(m) for m in request.messages],
                 stop_sequences=list(request.stop_sequences) or anthropic.omit,
             )
             message = raw.parse()

@@ -21,7 +21,9 @@ from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
 __all__ = ["OFFLINE_MARK", "OfflineProvider", "measure"]
 
-OFFLINE_MARK = "(Offline draft: written by ECL's rule-based offline provider, not a language model.)"
+OFFLINE_MARK = (
+    "(Offline draft: written by ECL's rule-based offline provider, not a language model.)"
+)
 MIN_WORDS, MAX_WORDS = 120, 300
 MAX_SENTENCE_WORDS = 30
 MAX_REPEATED_SHARE = 0.15
@@ -36,7 +38,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 _DEVELOPMENT = (
-    "The first thing to get right is the {k} part of the question, because later choices lean on it.",
+    "The first thing to get right is the {k} part of the question, as later choices lean on it.",
     "In practice, the {k} aspect shows up in small choices long before it shows up in an outage.",
     "A useful test is to ask how the {k} aspect holds up when a process dies halfway through.",
     "Teams that look at the {k} side early tend to argue less about it later.",

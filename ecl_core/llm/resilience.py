@@ -139,8 +139,12 @@ class ResilientProvider:
         raise AssertionError("tenacity ended without a result")  # pragma: no cover
 
     def _attempt(self, request: CompletionRequest, number: int) -> CompletionResponse:
-        fields = {"provider": self.name, "model": self.model, "step": request.step}
-        fields["attempt"] = number
+        fields: dict[str, object] = {
+            "provider": self.name,
+            "model": self.model,
+            "step": request.step,
+            "attempt": number,
+        }
         messages = [m.content for m in request.messages]
         _log.debug("llm.request", system=request.system, messages=messages, **fields)
         started = time.perf_counter()

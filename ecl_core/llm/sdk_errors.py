@@ -53,12 +53,12 @@ def translate_anthropic_error(err: anthropic.AnthropicError) -> LLMError:
     if isinstance(err, anthropic.APIStatusError):
         status = err.status_code
         message = f"Anthropic API returned {status} ({_error_detail(err)})"
-        kwargs = {
-            "status_code": status,
-            "request_id": err.request_id,
-            "retry_after_s": parse_retry_after(err.response.headers),
-        }
-        if status in RETRYABLE_STATUS_CODES or status >= 500:
-            return TransientLLMError(message, **kwargs)
-        return PermanentLLMError(message, **kwargs)
+        transient = status in RETRYABLE_STATUS_CODES or status >= 500
+        error_cls = TransientLLMError if transient else PermanentLLMError
+        return error_cls(
+            message,
+            status_code=status,
+            request_id=err.request_id,
+            retry_after_s=parse_retry_after(err.response.headers),
+        )
     return PermanentLLMError(f"Anthropic SDK error: {type(err).__name__}")

@@ -77,11 +77,11 @@ def check_draft_text(response: CompletionResponse, field_name: str, max_tokens: 
         problems.append(FieldError(field_name, "is empty; a draft needs at least 1 character"))
     if len(text) > MAX_DRAFT_CHARS:
         problems.append(
-            FieldError(field_name, f"has {len(text):,} characters; the limit is {MAX_DRAFT_CHARS:,}")
+            FieldError(field_name, f"has {len(text):,} characters; limit {MAX_DRAFT_CHARS:,}")
         )
     if response.stop_reason == "max_tokens":
         problems.append(
-            FieldError(field_name, f"was cut off at max_tokens={max_tokens} (stop_reason max_tokens)")
+            FieldError(field_name, f"was cut off at max_tokens={max_tokens} (stop_reason)")
         )
     if problems:
         raise ValidationError(f"the model's {field_name.split('.')[0]} is not usable", problems)

@@ -1,0 +1,72 @@
+"""Step outputs as readable JSON files, durable across processes and re-executions."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import BaseModel, Field
+
+from ecl_core.loop import LoopState
+from ecl_core.types import Critique, Draft
+
+__all__ = ["JsonIOManager"]
+
+_TYPES: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in (LoopState, Draft, Critique)}
+OUTPUTS_DIR = "ecl_outputs"
+
+
+class _JsonFiles(dg.IOManager):
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _path(self, identifier: list[str]) -> Path:
+        *parts, last = identifier
+        return self._root.joinpath(*parts, f"{last}.json")
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        if isinstance(obj, BaseModel):
+            document = {"type": type(obj).__name__, "value": obj.model_dump(mode="json")}
+        else:
+            document = {"type": "json", "value": obj}
+        path = self._path(list(context.get_identifier()))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        upstream = context.upstream_output
+        if upstream is None:
+            raise dg.Failure(f"input {context.name!r} has no upstream output to load")
+        path = self._path(list(upstream.get_identifier()))
+        document = json.loads(path.read_text(encoding="utf-8"))
+        model = _TYPES.get(document["type"])
+        return model.model_validate(document["value"]) if model else document["value"]
+
+
+class JsonIOManager(dg.ConfigurableIOManagerFactory):
+    """Stores each step output as JSON, one file per output.
+
+    The file is ``<base_dir>/ecl_outputs/<run_id>/<step_key>/<output>[/<mapping_key>].json``.
+
+    A person can read every draft and critique there; a re-execution from failure
+    loads its parent run's outputs from the same place.
+    """
+
+    base_dir: str | None = Field(
+        None, description="Root folder; unset: the instance's storage directory (DAGSTER_HOME)."
+    )
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
+        """Resolve the root folder for this process."""
+        if self.base_dir:
+            base = Path(self.base_dir)
+        elif context.instance is not None:
+            base = Path(context.instance.storage_directory())
+        else:
+            raise dg.DagsterInvariantViolationError("JsonIOManager needs base_dir or an instance")
+        return _JsonFiles(base / OUTPUTS_DIR)

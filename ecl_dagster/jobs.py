@@ -1,0 +1,33 @@
+r"""The ``critique_revise`` job: the revision loop unrolled to its cap with dynamic outputs.
+
+::
+
+    generate_draft -> critique_draft_0 -(revise)-> revise_draft_1 -> critique_draft_1 -> ...
+                              \-(done)--------------------------------\-(done)--> final_draft
+
+Each critique emits the critiqued draft either on ``revise`` (a dynamic output with
+zero or one item) or on ``done``. A level whose ``revise`` output is empty is skipped,
+not failed; ``final_draft`` fans in the one ``done`` output that was produced.
+"""
+
+import dagster as dg
+
+from ecl_core.loop import MAX_REVISIONS_CAP
+from ecl_dagster.ops import critique_draft, final_draft, generate_draft, revise_draft
+
+__all__ = ["critique_revise"]
+
+
+@dg.job(
+    executor_def=dg.in_process_executor,
+    description="Generate a draft on a topic, critique it, revise it at most 3 times.",
+)
+def critique_revise() -> None:
+    """Critique-revise, ECL's reference workflow."""
+    to_revise, done = critique_draft.alias("critique_draft_0")([generate_draft()])
+    outcomes = [done]
+    for level in range(1, MAX_REVISIONS_CAP + 1):
+        revised = to_revise.map(revise_draft.alias(f"revise_draft_{level}"))
+        to_revise, done = critique_draft.alias(f"critique_draft_{level}")(revised.collect())
+        outcomes.append(done)
+    final_draft(outcomes)

@@ -1,0 +1,96 @@
+"""``LLMResource``: the LLM provider, its retry policy and circuit breaker, as one resource."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from ecl_core.llm.base import Provider
+from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider
+from ecl_core.llm.resilience import BreakerSettings, RetrySettings
+from ecl_core.logging import configure_logging
+
+__all__ = ["LLMResource"]
+
+BREAKER_DB_FILE = "ecl.db"
+
+
+class LLMResource(dg.ConfigurableResource):
+    """The language model every ECL op calls, with ECL's retries and circuit breaker.
+
+    The API key is read at execution time through ``dg.EnvVar(api_key_env_var)``: it
+    never enters run config, the launchpad, event metadata or logs. With provider
+    ``auto`` an unset variable means the offline provider, not a failed launch.
+    """
+
+    provider: str = Field(
+        "auto",
+        description="auto (anthropic if the API key variable is set, else offline), "
+        "anthropic, offline or scripted.",
+    )
+    model: str = Field(DEFAULT_MODEL, description="Anthropic model name.")
+    max_tokens: int = Field(1024, description="Upper bound on generated tokens per call.")
+    timeout_s: float = Field(60.0, description="Per-request timeout, in seconds.")
+    api_key_env_var: str = Field(
+        "ANTHROPIC_API_KEY",
+        description="Name of the environment variable that holds the Anthropic API key.",
+    )
+    base_url: str | None = Field(
+        None, description="Messages API root without /v1; unset: ANTHROPIC_BASE_URL or default."
+    )
+    scripted_path: str | None = Field(
+        None, description="JSON list of canned responses, for provider 'scripted'."
+    )
+    retry_max_attempts: int = Field(3, description="Attempts per LLM call, the first included.")
+    retry_initial_delay_s: float = Field(1.0, description="First backoff wait, in seconds.")
+    retry_max_delay_s: float = Field(4.0, description="Longest backoff wait, in seconds.")
+    retry_after_cap_s: float = Field(30.0, description="Cap on a provider's retry-after, in s.")
+    breaker_failure_threshold: int = Field(5, description="Transient failures that open it.")
+    breaker_window_s: float = Field(60.0, description="Window those failures fall in, in s.")
+    breaker_reset_timeout_s: float = Field(30.0, description="Seconds open before a trial call.")
+    breaker_db_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the breaker's shared state; "
+        "unset: a SQLite file in the instance's storage directory.",
+    )
+
+    _provider: Provider = PrivateAttr()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Build the provider once per process.
+
+        Raises:
+            ConfigError: The provider cannot be built (unknown name, no key for anthropic).
+        """
+        configure_logging()
+        store_url = self.breaker_db_url
+        if store_url is None and context.instance is not None:
+            storage = Path(context.instance.storage_directory())
+            storage.mkdir(parents=True, exist_ok=True)
+            store_url = f"sqlite:///{storage / BREAKER_DB_FILE}"
+        settings = ProviderSettings(
+            provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
+            model=self.model,
+            timeout_s=self.timeout_s,
+            base_url=self.base_url,
+            scripted_path=self.scripted_path,
+            retry=RetrySettings(
+                max_attempts=self.retry_max_attempts,
+                initial_delay_s=self.retry_initial_delay_s,
+                max_delay_s=self.retry_max_delay_s,
+                retry_after_cap_s=self.retry_after_cap_s,
+            ),
+            breaker=BreakerSettings(
+                failure_threshold=self.breaker_failure_threshold,
+                window_s=self.breaker_window_s,
+                reset_timeout_s=self.breaker_reset_timeout_s,
+            ),
+            breaker_store_url=store_url,
+        )
+        api_key = dg.EnvVar(self.api_key_env_var).get_value()
+        self._provider = build_provider(settings, api_key)
+
+    @property
+    def llm(self) -> Provider:
+        """The guarded provider built in ``setup_for_execution``."""
+        return self._provider
