@@ -20,8 +20,8 @@ class ScriptedProvider:
 
     An item is either the response text, or a mapping with ``text`` and optionally
     ``stop_reason``, ``input_tokens``, ``output_tokens``; or a mapping with ``error``
-    (``"transient"`` or ``"permanent"``), ``message`` and optionally ``status_code``,
-    which is raised instead of answering.
+    (``"transient"`` or ``"permanent"``), ``message`` and optionally ``status_code`` and
+    ``retry_after_s``, which is raised instead of answering.
 
     Args:
         script: The items, in call order.
@@ -83,7 +83,9 @@ class ScriptedProvider:
         if "error" in item:
             error_cls = TransientLLMError if item["error"] == "transient" else PermanentLLMError
             raise error_cls(
-                str(item.get("message", "scripted failure")), status_code=item.get("status_code")
+                str(item.get("message", "scripted failure")),
+                status_code=item.get("status_code"),
+                retry_after_s=item.get("retry_after_s"),
             )
         return CompletionResponse(
             text=str(item["text"]),

@@ -1,0 +1,35 @@
+"""Fixtures shared by every test. Nothing here imports dagster: ecl_core tests stay engine-free."""
+
+from collections.abc import Iterator
+
+import pytest
+from messages_api import MessagesAPIServer
+from scenarios import API_KEY
+
+from ecl_core.logging import configure_logging
+
+
+@pytest.fixture(autouse=True)
+def _json_logs() -> None:
+    configure_logging("INFO", force=True)
+
+
+@pytest.fixture
+def messages_api() -> Iterator[MessagesAPIServer]:
+    server = MessagesAPIServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    return API_KEY
+
+
+@pytest.fixture
+def no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
