@@ -17,7 +17,10 @@ TRANSIENT = {"error": "transient", "message": "overloaded", "status_code": 529}
 PERMANENT = {"error": "permanent", "message": "bad request", "status_code": 400}
 
 
-def _resilient(script, retry=RetrySettings(), breaker=None):
+DEFAULT_RETRY = RetrySettings()
+
+
+def _resilient(script, retry=DEFAULT_RETRY, breaker=None):
     waits: list[float] = []
     inner = ScriptedProvider(script)
     return ResilientProvider(inner, retry, breaker, sleep=waits.append), inner, waits
