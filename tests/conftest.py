@@ -3,10 +3,11 @@
 from collections.abc import Iterator
 
 import pytest
-from messages_api import MessagesAPIServer
-from scenarios import API_KEY
 
 from ecl_core.logging import configure_logging
+
+from messages_api import MessagesAPIServer
+from scenarios import API_KEY
 
 
 @pytest.fixture(autouse=True)

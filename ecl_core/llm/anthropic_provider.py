@@ -27,7 +27,7 @@ class AnthropicProvider:
 
     Args:
         api_key: The Anthropic API key. Never logged, never put in an error.
-        model: Model name, e.g. ``claude-sonnet-4-5``.
+        model: Model name, e.g. ``claude-sonnet-4-6``.
         timeout_s: Per-request timeout, in seconds.
         base_url: API root without ``/v1``; ``None`` means the SDK's default.
     """

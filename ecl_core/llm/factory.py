@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 ProviderName = Literal["auto", "anthropic", "offline", "scripted"]
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 _log = get_logger("ecl.llm")
 
 

@@ -1,12 +1,13 @@
 """The anthropic provider through the real SDK, over HTTP to a local Messages-API server."""
 
 import pytest
-from messages_api import error, ok
-from scenarios import API_KEY
 
 from ecl_core.errors import PermanentLLMError, TransientLLMError
 from ecl_core.llm.anthropic_provider import AnthropicProvider
 from ecl_core.types import CompletionRequest, Message
+
+from messages_api import error, ok
+from scenarios import API_KEY
 
 
 def _request() -> CompletionRequest:

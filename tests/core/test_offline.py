@@ -2,12 +2,12 @@
 
 import json
 
-from scenarios import TOPIC
-
 from ecl_core.llm.offline import OFFLINE_MARK, OfflineProvider
 from ecl_core.loop import LoopState, next_action
 from ecl_core.prompts import load_prompt
 from ecl_core.steps import critique, generate, revise
+
+from scenarios import TOPIC
 
 
 def _loop(topic: str) -> tuple[list[str], list[str]]:

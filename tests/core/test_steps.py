@@ -3,12 +3,13 @@
 import json
 
 import pytest
-from scenarios import critique_json
 
 from ecl_core.errors import ValidationError
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.steps import critique, generate, parse_critique, revise
 from ecl_core.types import Critique, Draft
+
+from scenarios import critique_json
 
 DRAFT = Draft(topic="Tea", text="Tea is a drink.", revision=0)
 FEEDBACK = Critique(decision="revise", critique="thin", feedback="say more")

@@ -1,0 +1,76 @@
+"""Helpers to run critique_revise in process and read what a user would see."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ecl_dagster.definitions import defs
+
+from scenarios import TOPIC
+
+
+def anthropic_llm(server: Any, **overrides: Any) -> dict[str, Any]:
+    """LLMResource config that talks to the local server with no backoff waits."""
+    return {
+        "provider": "anthropic",
+        "base_url": server.url,
+        "retry_initial_delay_s": 0.0,
+        "retry_max_delay_s": 0.0,
+        "timeout_s": 1.0,
+        **overrides,
+    }
+
+
+def run_job(
+    instance: dg.DagsterInstance,
+    *,
+    topic: str = TOPIC,
+    max_revisions: int = 3,
+    llm: dict[str, Any] | None = None,
+) -> dg.ExecuteInProcessResult:
+    run_config = {
+        "ops": {"generate_draft": {"config": {"topic": topic, "max_revisions": max_revisions}}},
+        "resources": {"llm": {"config": llm or {}}},
+    }
+    return defs.get_job_def("critique_revise").execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False
+    )
+
+
+def step_keys(result: dg.ExecuteInProcessResult, event_type: str) -> set[str]:
+    return {e.step_key for e in result.all_events if e.event_type_value == event_type}
+
+
+def step_failure(result: dg.ExecuteInProcessResult, step_key: str) -> dg.DagsterEvent:
+    (event,) = [
+        e for e in result.all_events if e.is_step_failure and e.step_key == step_key
+    ]
+    return event
+
+
+def failure_text(event: dg.DagsterEvent) -> str:
+    data = event.step_failure_data
+    return data.user_failure_data.description if data.user_failure_data else data.error.message
+
+
+def failure_metadata(event: dg.DagsterEvent) -> dict[str, Any]:
+    data = event.step_failure_data.user_failure_data
+    return {k: v.value for k, v in data.metadata.items()} if data else {}
+
+
+def output_metadata(result: dg.ExecuteInProcessResult, step_key: str) -> dict[str, Any]:
+    (event,) = [
+        e for e in result.all_events if e.is_successful_output and e.step_key == step_key
+    ]
+    return {k: v.value for k, v in event.step_output_data.metadata.items()}
+
+
+def stored_outputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
+    """Every JSON output file of the run, keyed by path below the run's folder."""
+    root = Path(instance.storage_directory()) / "ecl_outputs" / run_id
+    return {
+        str(p.relative_to(root).with_suffix("")): json.loads(p.read_text())
+        for p in root.rglob("*.json")
+    }
