@@ -13,6 +13,8 @@ from ecl_core.logging import configure_logging
 __all__ = ["LLMResource"]
 
 BREAKER_DB_FILE = "ecl.db"
+PROVIDER_TAG = "ecl/llm_provider"
+"""Run tag naming the provider that answered, so the runs list in the UI shows it."""
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -89,6 +91,8 @@ class LLMResource(dg.ConfigurableResource):
         )
         api_key = dg.EnvVar(self.api_key_env_var).get_value()
         self._provider = build_provider(settings, api_key)
+        if context.instance is not None and context.run is not None:
+            context.instance.add_run_tags(context.run.run_id, {PROVIDER_TAG: self._provider.name})
 
     @property
     def llm(self) -> Provider:

@@ -1,0 +1,64 @@
+"""The code location loads, and the job is what the launchpad and the CLI show."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from ecl_dagster import defs
+from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.resources import LLMResource
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defs_load():
+    dg.Definitions.validate_loadable(defs)
+    job = defs.get_job_def("critique_revise")
+    assert {node.name for node in job.graph.nodes} == {
+        "generate_draft",
+        "critique_draft_0",
+        "revise_draft_1",
+        "critique_draft_1",
+        "revise_draft_2",
+        "critique_draft_2",
+        "revise_draft_3",
+        "critique_draft_3",
+        "final_draft",
+    }
+    assert isinstance(defs.resources["llm"], LLMResource)
+    assert isinstance(defs.resources["io_manager"], JsonIOManager)
+
+
+def test_the_launchpad_form_has_topic_and_max_revisions_with_descriptions():
+    job = defs.get_job_def("critique_revise")
+    fields = job.run_config_schema.config_type.fields["ops"].config_type.fields
+    config = fields["generate_draft"].config_type.fields["config"].config_type.fields
+    assert config["topic"].is_required
+    assert "2,000 characters" in config["topic"].description
+    assert config["max_revisions"].default_value == 3
+    assert "0 to 3" in config["max_revisions"].description
+
+
+def test_dagster_job_execute_runs_the_example_offline(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["DAGSTER_HOME"] = str(home)
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "job", "execute", "-m", "ecl_dagster", "-j", "critique_revise",
+         "-c", "examples/critique_revise.yaml"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Final draft (revision 1)" in done.stderr
+    assert "Offline draft" in done.stderr
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
