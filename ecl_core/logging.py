@@ -94,6 +94,5 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger; configures logging with defaults if nobody has yet."""
-    configure_logging()
+    """A lazy structlog logger: it follows whatever ``configure_logging`` set up at entry."""
     return structlog.get_logger(name)

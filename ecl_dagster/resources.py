@@ -56,21 +56,20 @@ class LLMResource(dg.ConfigurableResource):
         "unset: a SQLite file in the instance's storage directory.",
     )
 
-    _provider: Provider = PrivateAttr()
+    _settings: ProviderSettings | None = PrivateAttr(None)
+    _instance: dg.DagsterInstance | None = PrivateAttr(None)
+    _run_id: str | None = PrivateAttr(None)
+    _provider: Provider | None = PrivateAttr(None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Build the provider once per process.
-
-        Raises:
-            ConfigError: The provider cannot be built (unknown name, no key for anthropic).
-        """
+        """Resolve settings for this process; the provider is built on first use."""
         configure_logging()
         store_url = self.breaker_db_url
         if store_url is None and context.instance is not None:
             storage = Path(context.instance.storage_directory())
             storage.mkdir(parents=True, exist_ok=True)
             store_url = f"sqlite:///{storage / BREAKER_DB_FILE}"
-        settings = ProviderSettings(
+        self._settings = ProviderSettings(
             provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,
             timeout_s=self.timeout_s,
@@ -89,12 +88,21 @@ class LLMResource(dg.ConfigurableResource):
             ),
             breaker_store_url=store_url,
         )
-        api_key = dg.EnvVar(self.api_key_env_var).get_value()
-        self._provider = build_provider(settings, api_key)
-        if context.instance is not None and context.run is not None:
-            context.instance.add_run_tags(context.run.run_id, {PROVIDER_TAG: self._provider.name})
+        self._instance = context.instance
+        self._run_id = context.run.run_id if context.run is not None else None
 
     @property
     def llm(self) -> Provider:
-        """The guarded provider built in ``setup_for_execution``."""
+        """The guarded provider, built on first use and tagged on the run.
+
+        Raises:
+            ConfigError: The provider cannot be built (unknown name, no key for anthropic).
+        """
+        if self._provider is None:
+            if self._settings is None:
+                raise dg.DagsterInvariantViolationError("LLMResource used before setup")
+            api_key = dg.EnvVar(self.api_key_env_var).get_value()
+            self._provider = build_provider(self._settings, api_key)
+            if self._instance is not None and self._run_id:
+                self._instance.add_run_tags(self._run_id, {PROVIDER_TAG: self._provider.name})
         return self._provider

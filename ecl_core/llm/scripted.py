@@ -19,14 +19,14 @@ class ScriptedProvider:
     """Answers each call with the next item of a script.
 
     An item is either the response text, or a mapping with ``text`` and optionally
-    ``stop_reason``, ``input_tokens``, ``output_tokens``; or a mapping with ``error``
+    ``stop_reason``, ``input_tokens``, ``output_tokens`` and ``latency_ms`` (simulated
+    time the call takes, in milliseconds); or a mapping with ``error``
     (``"transient"`` or ``"permanent"``), ``message`` and optionally ``status_code`` and
     ``retry_after_s``, which is raised instead of answering.
 
     Args:
         script: The items, in call order.
         model: The model name reported in responses.
-        latency_s: Simulated time per call, in seconds.
 
     Attributes:
         requests: Every request received, in order.
@@ -34,12 +34,9 @@ class ScriptedProvider:
 
     name = "scripted"
 
-    def __init__(
-        self, script: Sequence[ScriptItem], *, model: str = "scripted", latency_s: float = 0.0
-    ) -> None:
+    def __init__(self, script: Sequence[ScriptItem], *, model: str = "scripted") -> None:
         self.model = model
         self._script = list(script)
-        self._latency_s = latency_s
         self._lock = threading.Lock()
         self.requests: list[CompletionRequest] = []
 
@@ -76,10 +73,10 @@ class ScriptedProvider:
             self.requests.append(request)
             item = self._script[call_number - 1]
         started = time.perf_counter()
-        if self._latency_s:
-            time.sleep(self._latency_s)
         if isinstance(item, str):
             item = {"text": item}
+        if item.get("latency_ms"):
+            time.sleep(float(item["latency_ms"]) / 1000)
         if "error" in item:
             error_cls = TransientLLMError if item["error"] == "transient" else PermanentLLMError
             raise error_cls(

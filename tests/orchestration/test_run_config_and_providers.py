@@ -65,8 +65,6 @@ def test_with_an_api_key_auto_uses_anthropic(messages_api, api_key, instance):
 def test_anthropic_without_a_key_fails_with_a_config_error(messages_api, no_api_key, instance):
     result = run_job(instance, llm=anthropic_llm(messages_api))
     assert not result.success
-    events = result.all_events
-    (init_failure,) = [e for e in events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
-    error = init_failure.event_specific_data.error
-    assert "ConfigError: provider 'anthropic' needs ANTHROPIC_API_KEY" in error.message
+    text = failure_text(step_failure(result, "generate_draft"))
+    assert "ConfigError: provider 'anthropic' needs ANTHROPIC_API_KEY to be set" in text
     assert messages_api.requests == []
