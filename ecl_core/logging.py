@@ -58,7 +58,9 @@ def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
 
 
 def configure_logging(level: str | None = None, *, force: bool = False) -> None:
-    """Configure structlog for this process; later calls do nothing unless ``force``.
+    """Configure structlog for this process, unless it already is; ``force`` overrides that.
+
+    A process whose structlog was configured by someone else keeps that configuration.
 
     Args:
         level: ``DEBUG``, ``INFO``, ... Defaults to ``ECL_LOG_LEVEL`` or ``INFO``.
@@ -67,7 +69,7 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
     """
     global _configured
     with _lock:
-        if _configured and not force:
+        if (_configured or structlog.is_configured()) and not force:
             return
         name = (level or os.environ.get("ECL_LOG_LEVEL") or "INFO").upper()
         renderer: Any = (

@@ -9,7 +9,7 @@ from ecl_core.llm.base import Provider
 from ecl_core.llm.offline import OfflineProvider
 from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
 from ecl_core.llm.scripted import ScriptedProvider
-from ecl_core.logging import get_logger, register_secret
+from ecl_core.logging import configure_logging, get_logger, register_secret
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -66,9 +66,12 @@ def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
 def build_provider(settings: ProviderSettings, api_key: str | None) -> ResilientProvider:
     """Build the provider ``settings`` names, wrapped in retries and the circuit breaker.
 
+    Configures logging with ECL's defaults if this process has not configured structlog.
+
     Raises:
         ConfigError: ``anthropic`` without an API key, or ``scripted`` without a file.
     """
+    configure_logging()
     name = resolve_provider_name(settings.provider, api_key)
     inner: Provider
     if name == "anthropic":
