@@ -74,3 +74,18 @@ def stored_outputs(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[
         str(p.relative_to(root).with_suffix("")): json.loads(p.read_text())
         for p in root.rglob("*.json")
     }
+
+
+def critique_revise_job() -> dg.JobDefinition:
+    """The job as a reconstructable target, for ``dg.execute_job`` and re-execution."""
+    return defs.get_job_def("critique_revise")
+
+
+def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.JobExecutionResult:
+    options = dg.ReexecutionOptions.from_failure(run_id, instance)
+    return dg.execute_job(
+        dg.reconstructable(critique_revise_job),
+        instance=instance,
+        reexecution_options=options,
+        raise_on_error=False,
+    )

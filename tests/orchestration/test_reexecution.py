@@ -1,0 +1,43 @@
+"""A failed run keeps its completed steps and re-executes from failure without repeating them."""
+
+import dagster as dg
+
+from jobrun import (
+    anthropic_llm,
+    critique_revise_job,
+    reexecute_from_failure,
+    step_keys,
+    stored_outputs,
+)
+from messages_api import error
+from scenarios import TOPIC, critique_json, draft_text
+
+
+def test_reexecution_from_failure_resumes_inside_the_loop(messages_api, api_key, instance):
+    # generate, critique (revise), revise, then the level-1 critique fails permanently.
+    messages_api.script(
+        [draft_text(0), critique_json("revise", "more"), draft_text(1), error(400, "bad")]
+    )
+    run_config = {
+        "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
+        "resources": {"llm": {"config": anthropic_llm(messages_api)}},
+    }
+    first = dg.execute_job(
+        dg.reconstructable(critique_revise_job),
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+    assert not first.success
+    assert step_keys(first, "STEP_FAILURE") == {"critique_draft_1"}
+    assert len(messages_api.requests) == 4
+
+    messages_api.script([critique_json("pass")])
+    second = reexecute_from_failure(instance, first.run_id)
+
+    assert second.success
+    assert len(messages_api.requests) == 5, "completed LLM steps must not be paid for twice"
+    assert step_keys(second, "STEP_SUCCESS") == {"critique_draft_1", "final_draft"}
+    assert messages_api.requests[-1].body["messages"][0]["content"].count(draft_text(1)) == 1
+    final = stored_outputs(instance, second.run_id)["final_draft/result"]["value"]
+    assert (final["text"], final["revision"]) == (draft_text(1), 1)
