@@ -178,7 +178,8 @@ def revise_draft(draft: str, topic: str, feedback: str) -> str:
         sentences = [part for s in sentences for part in _split_long(s)]
     if "- repetition:" in feedback:
         sentences = list(dict.fromkeys(sentences))
-    if "- topic coverage:" in feedback or "- length:" in feedback and "at least" in feedback:
+    too_short = "- length:" in feedback and "at least" in feedback
+    if too_short or "- topic coverage:" in feedback:
         sentences += _development(sentences, topic)
     while len(_words(" ".join(sentences))) > MAX_WORDS and len(sentences) > 2:
         sentences.pop(-2)
