@@ -93,6 +93,7 @@ class CompletionResponse(_Model):
     provider: str
     request_id: str | None = None
     latency_ms: float = Field(0.0, ge=0, description="Wall time of the call, in milliseconds.")
+    journaled: bool = Field(False, description="Answered from the journal; no call was made.")
 
 
 class StepMetadata(_Model):
@@ -102,7 +103,8 @@ class StepMetadata(_Model):
     started_at: datetime
     completed_at: datetime
     attempt: int = Field(1, ge=1, description="The step attempt (1 on first execution).")
-    llm_calls: int = Field(0, ge=0)
+    llm_calls: int = Field(0, ge=0, description="Responses used, journaled ones included.")
+    journaled_calls: int = Field(0, ge=0, description="Responses taken from the journal.")
     usage: TokenUsage = TokenUsage()
     latency_ms: float = Field(0.0, ge=0, description="Time spent in LLM calls, in milliseconds.")
     provider: str = ""

@@ -20,6 +20,7 @@ from ecl_core.errors import (
     PermanentLLMError,
     ValidationError,
 )
+from ecl_core.llm.journal import journal_scope
 from ecl_core.loop import LoopState, check_brief, next_action
 from ecl_core.loop import final_draft as accepted_draft
 from ecl_core.steps import StepResult, critique, generate, revise
@@ -53,19 +54,25 @@ class CritiqueReviseConfig(dg.Config):
 
 
 @contextmanager
-def _logging_context(context: dg.OpExecutionContext) -> Iterator[None]:
-    with structlog.contextvars.bound_contextvars(
-        run_id=context.run_id,
-        job_name=context.job_name,
-        step_key=context.get_step_execution_context().step.key,
-        step_attempt=context.retry_number + 1,
+def _step_context(context: dg.OpExecutionContext) -> Iterator[None]:
+    """Bind the step to log lines, and journal its LLM calls under the run's lineage."""
+    step_key = context.get_step_execution_context().step.key
+    lineage = context.run.root_run_id or context.run_id
+    with (
+        structlog.contextvars.bound_contextvars(
+            run_id=context.run_id,
+            job_name=context.job_name,
+            step_key=step_key,
+            step_attempt=context.retry_number + 1,
+        ),
+        journal_scope(lineage, step_key),
     ):
         yield
 
 
 def _run_step(context: dg.OpExecutionContext, step: Callable[[int], T]) -> T:
     """Run an ecl_core step; turn errors that a retry cannot fix into ``dg.Failure``."""
-    with _logging_context(context):
+    with _step_context(context):
         try:
             return step(context.retry_number + 1)
         except (PermanentLLMError, ValidationError, ConfigError) as err:
@@ -89,6 +96,7 @@ def _call_metadata(meta: StepMetadata) -> dict[str, Any]:
         "provider": meta.provider,
         "model": meta.model,
         "llm_calls": meta.llm_calls,
+        "journaled_calls": meta.journaled_calls,
         "input_tokens": meta.usage.input_tokens,
         "output_tokens": meta.usage.output_tokens,
         "cache_creation_input_tokens": meta.usage.cache_creation_input_tokens,

@@ -12,7 +12,8 @@ from ecl_core.logging import configure_logging
 
 __all__ = ["LLMResource"]
 
-BREAKER_DB_FILE = "ecl.db"
+ECL_DB_FILE = "ecl.db"
+ECL_DB_ENV_VAR = "ECL_DATABASE_URL"
 PROVIDER_TAG = "ecl/llm_provider"
 """Run tag naming the provider that answered, so the runs list in the UI shows it."""
 
@@ -50,10 +51,10 @@ class LLMResource(dg.ConfigurableResource):
     breaker_failure_threshold: int = Field(5, description="Transient failures that open it.")
     breaker_window_s: float = Field(60.0, description="Window those failures fall in, in s.")
     breaker_reset_timeout_s: float = Field(30.0, description="Seconds open before a trial call.")
-    breaker_db_url: str | None = Field(
+    ecl_db_url: str | None = Field(
         None,
-        description="SQLAlchemy URL of the breaker's shared state; "
-        "unset: a SQLite file in the instance's storage directory.",
+        description="SQLAlchemy URL of ECL's tables (breaker state, response journal); "
+        f"unset: ${ECL_DB_ENV_VAR}, else a SQLite file in the instance's storage directory.",
     )
 
     _settings: ProviderSettings | None = PrivateAttr(None)
@@ -64,11 +65,11 @@ class LLMResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Resolve settings for this process; the provider is built on first use."""
         configure_logging()
-        store_url = self.breaker_db_url
-        if store_url is None and context.instance is not None:
+        db_url = self.ecl_db_url or dg.EnvVar(ECL_DB_ENV_VAR).get_value()
+        if db_url is None and context.instance is not None:
             storage = Path(context.instance.storage_directory())
             storage.mkdir(parents=True, exist_ok=True)
-            store_url = f"sqlite:///{storage / BREAKER_DB_FILE}"
+            db_url = f"sqlite:///{storage / ECL_DB_FILE}"
         self._settings = ProviderSettings(
             provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,
@@ -86,7 +87,7 @@ class LLMResource(dg.ConfigurableResource):
                 window_s=self.breaker_window_s,
                 reset_timeout_s=self.breaker_reset_timeout_s,
             ),
-            breaker_store_url=store_url,
+            db_url=db_url,
         )
         self._instance = context.instance
         self._run_id = context.run.run_id if context.run is not None else None

@@ -10,19 +10,19 @@ recorded in the last ``window_s`` seconds, so "5 transient failures within 60 s"
 opens the breaker (architecture.md, Resilience).
 """
 
-import threading
 import time
 from datetime import UTC, datetime
 
 import pybreaker
 import sqlalchemy as sa
 
+from ecl_core.db import METADATA, engine
+
 __all__ = ["SQLBreakerStorage"]
 
-_metadata = sa.MetaData()
 _state = sa.Table(
     "ecl_breaker_state",
-    _metadata,
+    METADATA,
     sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("opened_at", sa.Float, nullable=True),
@@ -30,25 +30,11 @@ _state = sa.Table(
 )
 _failures = sa.Table(
     "ecl_breaker_failures",
-    _metadata,
+    METADATA,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False, index=True),
     sa.Column("failed_at", sa.Float, nullable=False),
 )
-_engines: dict[str, sa.Engine] = {}
-_engines_lock = threading.Lock()
-
-
-def _engine(url: str) -> sa.Engine:
-    with _engines_lock:
-        if url not in _engines:
-            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-            engine = sa.create_engine(url, connect_args=connect_args)
-            _metadata.create_all(engine)
-            _engines[url] = engine
-        return _engines[url]
-
-
 class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
     """A ``pybreaker.CircuitBreakerStorage`` over SQLAlchemy.
 
@@ -61,7 +47,7 @@ class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
     def __init__(self, name: str, url: str, window_s: float) -> None:
         super().__init__(name)
         self._name = name
-        self._engine = _engine(url)
+        self._engine = engine(url)
         self._window_s = window_s
 
     def _row(self) -> sa.Row[tuple[str, str, float | None, int]] | None:

@@ -6,6 +6,7 @@ from typing import Literal
 from ecl_core.errors import ConfigError
 from ecl_core.llm.anthropic_provider import AnthropicProvider
 from ecl_core.llm.base import Provider
+from ecl_core.llm.journal import JournaledProvider
 from ecl_core.llm.offline import OfflineProvider
 from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
 from ecl_core.llm.scripted import ScriptedProvider
@@ -37,7 +38,8 @@ class ProviderSettings:
         scripted_path: JSON file of responses for ``scripted``.
         retry: Retry settings, applied to every provider.
         breaker: Circuit-breaker settings.
-        breaker_store_url: SQLAlchemy URL where breaker state is shared; ``None`` for no breaker.
+        db_url: SQLAlchemy URL of ECL's database, where breaker state and the response
+            journal are shared by processes; ``None`` for neither.
     """
 
     provider: ProviderName = "auto"
@@ -47,7 +49,13 @@ class ProviderSettings:
     scripted_path: str | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
-    breaker_store_url: str | None = None
+    db_url: str | None = None
+
+    @property
+    def journal_lease_s(self) -> float:
+        """Longest a call may take, all attempts and waits included, plus a margin, in seconds."""
+        retry = self.retry
+        return retry.max_attempts * (self.timeout_s + retry.max_delay_s) + 30.0
 
 
 def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
@@ -63,8 +71,11 @@ def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
     return "offline"
 
 
-def build_provider(settings: ProviderSettings, api_key: str | None) -> ResilientProvider:
-    """Build the provider ``settings`` names, wrapped in retries and the circuit breaker.
+def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
+    """Build the provider ``settings`` names, wrapped in retries, the breaker and the journal.
+
+    From the inside out: the provider, retries around each call with the breaker
+    guarding every attempt, then the journal (when ``db_url`` is set).
 
     Configures logging with ECL's defaults if this process has not configured structlog.
 
@@ -92,9 +103,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Resilient
         inner = ScriptedProvider.from_file(settings.scripted_path)
     else:
         raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, offline or scripted")
-    breaker = (
-        make_breaker(name, settings.breaker, settings.breaker_store_url)
-        if settings.breaker_store_url
-        else None
-    )
-    return ResilientProvider(inner, settings.retry, breaker)
+    if settings.db_url is None:
+        return ResilientProvider(inner, settings.retry)
+    breaker = make_breaker(name, settings.breaker, settings.db_url)
+    resilient = ResilientProvider(inner, settings.retry, breaker)
+    return JournaledProvider(resilient, settings.db_url, lease_s=settings.journal_lease_s)

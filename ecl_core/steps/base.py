@@ -55,6 +55,7 @@ class CallRecorder:
                 completed_at=datetime.now(UTC),
                 attempt=self.attempt,
                 llm_calls=len(self.responses),
+                journaled_calls=sum(r.journaled for r in self.responses),
                 usage=usage,
                 latency_ms=sum(r.latency_ms for r in self.responses),
                 provider=last.provider if last else self.provider.name,

@@ -19,7 +19,7 @@ def main() -> None:
         base_url=base_url,
         timeout_s=5,
         retry=RetrySettings(max_attempts=1),
-        breaker_store_url=store_url,
+        db_url=store_url,
     )
     provider = build_provider(settings, api_key="sk-ant-worker-key-000000")
     request = CompletionRequest(

@@ -1,6 +1,7 @@
 """A failed run keeps its completed steps and re-executes from failure without repeating them."""
 
 import dagster as dg
+from structlog.testing import capture_logs
 
 from jobrun import (
     anthropic_llm,
@@ -41,3 +42,37 @@ def test_reexecution_from_failure_resumes_inside_the_loop(messages_api, api_key,
     assert messages_api.requests[-1].body["messages"][0]["content"].count(draft_text(1)) == 1
     final = stored_outputs(instance, second.run_id)["final_draft/result"]["value"]
     assert (final["text"], final["revision"]) == (draft_text(1), 1)
+
+
+def test_a_reexecuted_step_does_not_pay_again_for_answers_it_already_got(
+    messages_api, api_key, instance
+):
+    # critique_draft_0: the first answer lacks a decision; the repair request fails with 400.
+    messages_api.script([draft_text(0), '{"critique": "no verdict"}', error(400, "bad")])
+    run_config = {
+        "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
+        "resources": {"llm": {"config": anthropic_llm(messages_api)}},
+    }
+    first = dg.execute_job(
+        dg.reconstructable(critique_revise_job),
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+    assert step_keys(first, "STEP_FAILURE") == {"critique_draft_0"}
+    assert len(messages_api.requests) == 3
+
+    messages_api.script([critique_json("pass")])
+    with capture_logs() as logs:
+        second = reexecute_from_failure(instance, first.run_id)
+
+    assert second.success
+    assert len(messages_api.requests) == 4, "only the repair request is sent again"
+    assert "critique.decision: missing" in messages_api.requests[3].user_text
+    journaled = [e for e in logs if e["event"] == "llm.call" and e.get("from_journal")]
+    assert [e["step"] for e in journaled] == ["critique"]
+    (output,) = [
+        e for e in second.all_events if e.is_successful_output and e.step_key == "critique_draft_0"
+    ]
+    metadata = output.step_output_data.metadata
+    assert metadata["journaled_calls"].value == 1 and metadata["llm_calls"].value == 2
