@@ -18,6 +18,16 @@ PROVIDER_TAG = "ecl/llm_provider"
 """Run tag naming the provider that answered, so the runs list in the UI shows it."""
 
 
+def _instance_db_url(instance: dg.DagsterInstance) -> str:
+    """The instance's own Postgres database if it has one, else SQLite in its storage dir."""
+    postgres_url = getattr(instance.run_storage, "postgres_url", None)
+    if isinstance(postgres_url, str):
+        return postgres_url
+    storage = Path(instance.storage_directory())
+    storage.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{storage / ECL_DB_FILE}"
+
+
 class LLMResource(dg.ConfigurableResource):
     """The language model every ECL op calls, with ECL's retries and circuit breaker.
 
@@ -54,7 +64,8 @@ class LLMResource(dg.ConfigurableResource):
     ecl_db_url: str | None = Field(
         None,
         description="SQLAlchemy URL of ECL's tables (breaker state, response journal); "
-        f"unset: ${ECL_DB_ENV_VAR}, else a SQLite file in the instance's storage directory.",
+        f"unset: ${ECL_DB_ENV_VAR}, else the instance's Postgres database, else a SQLite "
+        "file in the instance's storage directory.",
     )
 
     _settings: ProviderSettings | None = PrivateAttr(None)
@@ -67,9 +78,7 @@ class LLMResource(dg.ConfigurableResource):
         configure_logging()
         db_url = self.ecl_db_url or dg.EnvVar(ECL_DB_ENV_VAR).get_value()
         if db_url is None and context.instance is not None:
-            storage = Path(context.instance.storage_directory())
-            storage.mkdir(parents=True, exist_ok=True)
-            db_url = f"sqlite:///{storage / ECL_DB_FILE}"
+            db_url = _instance_db_url(context.instance)
         self._settings = ProviderSettings(
             provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,

@@ -7,6 +7,7 @@ import pytest
 from ecl_core.logging import configure_logging
 
 from messages_api import MessagesAPIServer
+from postgres import create_database, postgres_server
 from scenarios import API_KEY
 
 
@@ -34,3 +35,15 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
 def no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> str:
+    """A fresh database for one test."""
+    return create_database(postgres_server_url)

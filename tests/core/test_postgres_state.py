@@ -1,0 +1,34 @@
+"""ECL's tables on PostgreSQL: the breaker and the journal work there as on SQLite."""
+
+import pytest
+
+from ecl_core.errors import CircuitOpenError, TransientLLMError
+from ecl_core.llm.journal import JournaledProvider, journal_scope
+from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
+from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.types import CompletionRequest, Message
+
+REQUEST = CompletionRequest(
+    system="s", messages=(Message(role="user", content="u"),), max_tokens=8, step="generate"
+)
+
+
+def test_breaker_state_on_postgres(postgres_url):
+    breaker = make_breaker("pg", BreakerSettings(failure_threshold=2), postgres_url)
+    inner = ScriptedProvider([{"error": "transient", "message": "x"}] * 2 + ["unused"])
+    provider = ResilientProvider(inner, RetrySettings(max_attempts=1), breaker)
+    for _ in range(2):
+        with pytest.raises(TransientLLMError):
+            provider.complete(REQUEST)
+    with pytest.raises(CircuitOpenError):
+        provider.complete(REQUEST)
+    assert len(inner.requests) == 2
+
+
+def test_journal_on_postgres(postgres_url):
+    inner = ScriptedProvider(["once"])
+    provider = JournaledProvider(inner, postgres_url, lease_s=60)
+    for _ in range(2):
+        with journal_scope("run-pg", "step"):
+            assert provider.complete(REQUEST).text == "once"
+    assert len(inner.requests) == 1

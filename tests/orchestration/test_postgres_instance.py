@@ -1,0 +1,83 @@
+"""critique_revise on the production instance config: Postgres storage and re-execution."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from jobrun import anthropic_llm, critique_revise_job, reexecute_from_failure, step_keys
+from messages_api import error
+from scenarios import TOPIC, critique_json, draft_text, pass_after
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def postgres_instance(postgres_url, tmp_path, monkeypatch):
+    url = sa.make_url(postgres_url)
+    for name, value in {
+        "DAGSTER_PG_HOST": url.host,
+        "DAGSTER_PG_PORT": str(url.port),
+        "DAGSTER_PG_USER": url.username,
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_DB": url.database,
+    }.items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        yield instance, postgres_url
+
+
+def _run(instance, server):
+    return dg.execute_job(
+        dg.reconstructable(critique_revise_job),
+        instance=instance,
+        run_config={
+            "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
+            "resources": {"llm": {"config": anthropic_llm(server)}},
+        },
+        raise_on_error=False,
+    )
+
+
+def test_runs_events_and_ecl_tables_live_in_postgres(messages_api, api_key, postgres_instance):
+    instance, url = postgres_instance
+    messages_api.script(pass_after(1))
+    result = _run(instance, messages_api)
+    assert result.success
+
+    with sa.create_engine(url).connect() as conn:
+        status = conn.execute(
+            sa.text("SELECT status FROM runs WHERE run_id = :r"), {"r": result.run_id}
+        ).scalar_one()
+        events = conn.execute(
+            sa.text("SELECT count(*) FROM event_logs WHERE run_id = :r"), {"r": result.run_id}
+        ).scalar_one()
+        journaled = conn.execute(
+            sa.text("SELECT count(*) FROM ecl_llm_journal WHERE lineage = :r"),
+            {"r": result.run_id},
+        ).scalar_one()
+    assert status == "SUCCESS"
+    assert events > 20
+    assert journaled == 4
+
+
+def test_reexecution_from_failure_on_postgres(messages_api, api_key, postgres_instance):
+    instance, _ = postgres_instance
+    messages_api.script(
+        [draft_text(0), critique_json("revise", "x"), draft_text(1), error(401, "revoked")]
+    )
+    first = _run(instance, messages_api)
+    assert step_keys(first, "STEP_FAILURE") == {"critique_draft_1"}
+
+    messages_api.script([critique_json("pass")])
+    second = reexecute_from_failure(instance, first.run_id)
+    assert second.success
+    assert step_keys(second, "STEP_SUCCESS") == {"critique_draft_1", "final_draft"}
+    assert len(messages_api.requests) == 5
+    assert instance.get_run_by_id(second.run_id).root_run_id == first.run_id
