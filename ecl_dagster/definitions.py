@@ -10,3 +10,8 @@ defs = dg.Definitions(
     jobs=[critique_revise],
     resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
 )
+
+
+def job_by_name(name: str) -> dg.JobDefinition:
+    """A job of this code location with its resources bound; a reconstructable target."""
+    return defs.get_job_def(name)

@@ -15,12 +15,23 @@ import dagster as dg
 from ecl_core.loop import MAX_REVISIONS_CAP
 from ecl_dagster.ops import critique_draft, final_draft, generate_draft, revise_draft
 
-__all__ = ["critique_revise"]
+__all__ = ["RUN_RETRY_TAGS", "critique_revise"]
+
+
+RUN_RETRY_TAGS = {
+    "dagster/max_retries": "3",
+    "dagster/retry_strategy": "FROM_FAILURE",
+    # Step failures (a 401, MaxRevisionsExceeded) are final or retried by the op's
+    # RetryPolicy; run retries are for runs whose worker died.
+    "dagster/retry_on_asset_or_op_failure": "false",
+}
+"""Resume a run whose worker died from the failed step (needs run_retries in dagster.yaml)."""
 
 
 @dg.job(
     executor_def=dg.in_process_executor,
     description="Generate a draft on a topic, critique it, revise it at most 3 times.",
+    tags=RUN_RETRY_TAGS,
 )
 def critique_revise() -> None:
     """Critique-revise, ECL's reference workflow."""

@@ -1,0 +1,125 @@
+"""``ecl``: re-execute and inspect runs from a shell, against the instance at DAGSTER_HOME.
+
+Dagster has no CLI command that re-executes a run (dagster-notes.md), so ECL adds one::
+
+    ecl status RUN_ID             state, steps done/skipped/failed, revisions, final draft or error
+    ecl reexecute RUN_ID          re-execute from failure (the default) in this process
+    ecl reexecute RUN_ID --all    re-execute every step
+
+Exit codes: 0 when the run (or the re-execution) succeeded, 1 when it did not, 2 for a
+usage error such as an unknown run id.
+"""
+
+import argparse
+import os
+import sys
+from collections import Counter
+from typing import TextIO
+
+import dagster as dg
+
+from ecl_dagster.definitions import job_by_name
+
+__all__ = ["main", "run_status"]
+
+
+def _step_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.DagsterEvent]:
+    return [
+        record.dagster_event
+        for record in instance.all_logs(run_id)
+        if record.dagster_event is not None and record.dagster_event.step_key
+    ]
+
+
+def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
+    """Write a run's status for a person; return whether it succeeded.
+
+    Raises:
+        KeyError: No run with that id.
+    """
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        raise KeyError(run_id)
+    events = _step_events(instance, run_id)
+    outcome: dict[str, str] = {}
+    revisions = 0
+    final_text = None
+    errors = []
+    for event in events:
+        key = event.step_key
+        assert key is not None
+        if event.is_step_success:
+            outcome[key] = "succeeded"
+        elif event.is_step_skipped:
+            outcome[key] = "skipped"
+        elif event.is_step_failure:
+            outcome[key] = "failed"
+            data = event.step_failure_data
+            description = data.user_failure_data.description if data.user_failure_data else None
+            errors.append(f"{key}: {description or data.error.message.strip()}")
+        elif event.is_successful_output:
+            metadata = event.step_output_data.metadata
+            if "revision" in metadata:
+                revisions = max(revisions, int(metadata["revision"].value))
+            if key == "final_draft" and "text" in metadata:
+                final_text = str(metadata["text"].value)
+    counts = Counter(outcome.values())
+    out.write(f"run {run.run_id} ({run.job_name}): {run.status.value}\n")
+    if run.parent_run_id:
+        out.write(f"re-execution of {run.parent_run_id} (root {run.root_run_id})\n")
+    out.write(
+        f"steps: {counts['succeeded']} succeeded, {counts['skipped']} skipped, "
+        f"{counts['failed']} failed\n"
+    )
+    for key, state in outcome.items():
+        out.write(f"  {state:<10} {key}\n")
+    out.write(f"revisions: {revisions}\n")
+    for error in errors:
+        out.write(f"error: {error}\n")
+    if final_text is not None:
+        out.write(f"final draft:\n{final_text}\n")
+    return run.status == dg.DagsterRunStatus.SUCCESS
+
+
+def _reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> str:
+    parent = instance.get_run_by_id(run_id)
+    if parent is None:
+        raise KeyError(run_id)
+    options = (
+        dg.ReexecutionOptions(parent_run_id=run_id)
+        if every_step
+        else dg.ReexecutionOptions.from_failure(run_id, instance)
+    )
+    job = dg.build_reconstructable_job(
+        "ecl_dagster.definitions", job_by_name.__name__, reconstructable_args=(parent.job_name,)
+    )
+    result = dg.execute_job(job, instance, reexecution_options=options, raise_on_error=False)
+    return result.run_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ecl`` console script."""
+    parser = argparse.ArgumentParser(prog="ecl", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    status = commands.add_parser("status", help="show a run's state, steps and result")
+    status.add_argument("run_id")
+    again = commands.add_parser("reexecute", help="re-execute a run, from failure by default")
+    again.add_argument("run_id")
+    again.add_argument("--all", action="store_true", help="re-execute every step")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DAGSTER_HOME"):
+        sys.stderr.write("ecl: set DAGSTER_HOME to the instance's directory\n")
+        return 2
+
+    with dg.DagsterInstance.get() as instance:
+        try:
+            if args.command == "reexecute":
+                new_run_id = _reexecute(instance, args.run_id, args.all)
+                return 0 if run_status(instance, new_run_id, sys.stdout) else 1
+            return 0 if run_status(instance, args.run_id, sys.stdout) else 1
+        except KeyError:
+            sys.stderr.write(f"ecl: no run {args.run_id} in the instance at DAGSTER_HOME\n")
+            return 2
+        except dg.DagsterInvariantViolationError as err:
+            sys.stderr.write(f"ecl: cannot re-execute {args.run_id}: {err}\n")
+            return 2

@@ -1,0 +1,72 @@
+"""``ecl status`` and ``ecl reexecute`` from a shell, on a failed run."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from jobrun import anthropic_llm
+from messages_api import error
+from scenarios import TOPIC, critique_json, draft_text
+
+ROOT = Path(__file__).resolve().parents[2]
+ECL = str(Path(sys.executable).with_name("ecl"))
+
+
+def _ecl(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ECL, *args], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+
+
+def test_status_and_reexecute_a_failed_run(messages_api, api_key, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    env = {**os.environ}
+
+    messages_api.script(
+        [draft_text(0), critique_json("revise", "x"), draft_text(1), error(400, "try again")]
+    )
+    with dg.DagsterInstance.get() as instance:
+        failed = dg.execute_job(
+            dg.build_reconstructable_job(
+                "ecl_dagster.definitions", "job_by_name", ("critique_revise",)
+            ),
+            instance=instance,
+            run_config={
+                "ops": {"generate_draft": {"config": {"topic": TOPIC}}},
+                "resources": {"llm": {"config": anthropic_llm(messages_api)}},
+            },
+            raise_on_error=False,
+        )
+    assert not failed.success
+
+    status = _ecl("status", failed.run_id, env=env)
+    assert status.returncode == 1, status.stderr
+    assert f"run {failed.run_id} (critique_revise): FAILURE" in status.stdout
+    assert "steps: 3 succeeded, 0 skipped, 1 failed" in status.stdout
+    assert "failed     critique_draft_1" in status.stdout
+    assert "revisions: 1" in status.stdout
+    assert "error: critique_draft_1: PermanentLLMError" in status.stdout
+    assert "try again" in status.stdout
+
+    messages_api.script([critique_json("pass")])
+    again = _ecl("reexecute", failed.run_id, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"re-execution of {failed.run_id}" in again.stdout
+    assert "steps: 2 succeeded, 2 skipped, 0 failed" in again.stdout
+    assert "succeeded  critique_draft_1" in again.stdout
+    assert f"final draft:\n{draft_text(1)}" in again.stdout
+    assert len(messages_api.requests) == 5
+
+
+def test_an_unknown_run_id_says_so(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    done = _ecl("status", "no-such-run", env=env)
+    assert done.returncode == 2
+    assert "no run no-such-run in the instance at DAGSTER_HOME" in done.stderr
