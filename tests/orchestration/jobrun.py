@@ -7,6 +7,9 @@ from typing import Any
 import dagster as dg
 
 from ecl_dagster.definitions import defs
+from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.jobs import critique_revise
+from ecl_dagster.resources import LLMResource
 
 from scenarios import TOPIC
 
@@ -88,4 +91,34 @@ def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.JobE
         instance=instance,
         reexecution_options=options,
         raise_on_error=False,
+    )
+
+
+class _FullDiskAtFinal(dg.IOManager):
+    def __init__(self, inner: dg.IOManager, flag: Path) -> None:
+        self._inner = inner
+        self._flag = flag
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if context.step_key == "final_draft" and self._flag.exists():
+            raise OSError(28, "No space left on device")
+        self._inner.handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        return self._inner.load_input(context)
+
+
+class FullDiskAtFinal(JsonIOManager):
+    """The JSON IO manager, failing to write final_draft's output while ``flag`` exists."""
+
+    flag: str
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
+        return _FullDiskAtFinal(super().create_io_manager(context), Path(self.flag))
+
+
+def job_with_full_disk_at_final(flag: str) -> dg.JobDefinition:
+    resources = {"llm": LLMResource(), "io_manager": FullDiskAtFinal(flag=flag)}
+    return dg.Definitions(jobs=[critique_revise], resources=resources).get_job_def(
+        "critique_revise"
     )

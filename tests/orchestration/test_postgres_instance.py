@@ -1,36 +1,11 @@
 """critique_revise on the production instance config: Postgres storage and re-execution."""
 
-import shutil
-from pathlib import Path
-
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 
 from jobrun import anthropic_llm, critique_revise_job, reexecute_from_failure, step_keys
 from messages_api import error
 from scenarios import TOPIC, critique_json, draft_text, pass_after
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def postgres_instance(postgres_url, tmp_path, monkeypatch):
-    url = sa.make_url(postgres_url)
-    for name, value in {
-        "DAGSTER_PG_HOST": url.host,
-        "DAGSTER_PG_PORT": str(url.port),
-        "DAGSTER_PG_USER": url.username,
-        "DAGSTER_PG_PASSWORD": url.password or "",
-        "DAGSTER_PG_DB": url.database,
-    }.items():
-        monkeypatch.setenv(name, value)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with dg.DagsterInstance.get() as instance:
-        yield instance, postgres_url
 
 
 def _run(instance, server):
