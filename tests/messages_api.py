@@ -36,6 +36,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     drop: bool = False
+    hold: threading.Event | None = None  # answer only once set (or the server stops)
     input_tokens: int = 11
     output_tokens: int = 7
 
@@ -73,6 +74,7 @@ class MessagesAPIServer:
         self.fallback: Reply | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._stopping = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,6 +91,8 @@ class MessagesAPIServer:
                     server.requests.append(recorded)
                     reply = server._replies.pop(0) if server._replies else server.fallback
                 reply = reply or error(500, "the test server has no scripted reply left")
+                while reply.hold and not (reply.hold.is_set() or server._stopping.is_set()):
+                    reply.hold.wait(0.05)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.drop:
@@ -153,6 +157,18 @@ class MessagesAPIServer:
         self._thread.start()
         return self
 
+    def wait_for_requests(self, count: int, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while len(self.requests) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.requests)} of {count} requests arrived")
+            time.sleep(0.05)
+
+    def completed_bodies(self) -> list[str]:
+        """The JSON bodies of the requests that got a 200 answer, in order."""
+        return [json.dumps(r.body, sort_keys=True) for r in self.requests if r.completed]
+
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
