@@ -6,10 +6,11 @@ Runs go through the queue and the daemon, on the production instance config (Pos
 import os
 import signal
 import threading
+import time
 import uuid
 
 import dagster as dg
-from processes import daemon, launch, run_worker_pid, runs_of_lineage, wait_for
+from processes import daemon, kill_group, launch, run_worker_pid, runs_of_lineage, wait_for
 
 from jobrun import anthropic_llm, stored_outputs
 from messages_api import Reply, ok
@@ -116,3 +117,40 @@ def _output_metadata(instance, run_id, step_key):
         if event.step_key == step_key:
             return {k: v.value for k, v in event.step_output_data.metadata.items()}
     raise AssertionError(f"{step_key} has no output in run {run_id}")
+
+
+def test_a_run_whose_whole_process_tree_died_leaves_started_and_resumes(
+    messages_api, api_key, postgres_instance, tmp_path
+):
+    instance, _ = postgres_instance
+    never = threading.Event()
+    messages_api.script(
+        [draft_text(0), critique_json("revise", "x"), draft_text(1),
+         Reply(hold=never, drop=True),  # critique_draft_1's call: the host dies during it
+         critique_json("pass")]
+    )
+    run_id = str(uuid.uuid4())
+    max_runtime_s = 20
+    with daemon(tmp_path / "daemon.log") as first_daemon:
+        launch(run_id, _run_config(messages_api), tags={"dagster/max_runtime": str(max_runtime_s)})
+        messages_api.wait_for_requests(4)
+        wait_for("the run worker", lambda: run_worker_pid(instance, run_id))
+        kill_group(first_daemon.pid)  # daemon, code server and run worker, all at once
+        time.sleep(2)
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+
+    with daemon(tmp_path / "daemon-after.log"):
+        failed = wait_for(
+            "the run to leave STARTED",
+            lambda: instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE,
+        )
+        resumed = wait_for("a run retry to succeed", lambda: _lineage_succeeded(instance, run_id))
+
+    assert failed
+    messages = [record.message or "" for record in instance.all_logs(run_id)]
+    assert any(f"exceeding maximum runtime of {max_runtime_s} seconds" in m for m in messages)
+    final = stored_outputs(instance, resumed.run_id)["final_draft/result"]["value"]
+    assert (final["text"], final["revision"]) == (draft_text(1), 1)
+    completed = messages_api.completed_bodies()
+    assert len(completed) == 4
+    assert len(set(completed)) == len(completed), "a completed call was paid twice"
