@@ -1,0 +1,104 @@
+"""Sensors: runs from an inbox of topic requests, and failed runs recorded for alerting."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from ecl_core.errors import ValidationError
+from ecl_core.logging import configure_logging, get_logger
+from ecl_dagster.inbox import move_aside, pending_files, read_request
+from ecl_dagster.jobs import critique_revise
+
+__all__ = ["INBOX_ENV_VAR", "inbox_dir", "run_failure_alert", "topic_request_sensor"]
+
+INBOX_ENV_VAR = "ECL_INBOX_DIR"
+REQUEST_FILE_TAG = "ecl/request_file"
+REQUEST_KEY_TAG = "ecl/request_key"
+_log = get_logger("ecl.sensors")
+
+
+def inbox_dir(instance: dg.DagsterInstance) -> Path:
+    """``$ECL_INBOX_DIR``, else ``inbox/`` in the instance's DAGSTER_HOME."""
+    configured = dg.EnvVar(INBOX_ENV_VAR).get_value()
+    return Path(configured) if configured else Path(instance.root_directory) / "inbox"
+
+
+def _has_run(instance: dg.DagsterInstance, key: str) -> bool:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={REQUEST_KEY_TAG: key}), limit=1)
+    return bool(runs)
+
+
+@dg.sensor(
+    job=critique_revise,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts one critique_revise run per request file dropped into the inbox.",
+)
+def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Turn each inbox file into a run, exactly once.
+
+    A file is JSON (``{"topic": ..., "max_revisions": ...}``) or plain text (the topic).
+    Its run key is the file name and a hash of its content, so the daemon starts one
+    run per request. Once that run exists the file moves to ``done/``; a malformed file
+    moves to ``failed/`` with ``<name>.reason.txt`` and starts nothing.
+    """
+    configure_logging()
+    inbox = inbox_dir(context.instance)
+    inbox.mkdir(parents=True, exist_ok=True)
+    run_requests = []
+    for path in pending_files(inbox):
+        try:
+            request = read_request(path)
+        except ValidationError as err:
+            move_aside(path, inbox / "failed", reason=str(err))
+            _log.warning("inbox.request_rejected", file=path.name, reason=str(err))
+            continue
+        if _has_run(context.instance, request.key):
+            move_aside(path, inbox / "done")
+            continue
+        run_requests.append(
+            dg.RunRequest(
+                run_key=request.key,
+                run_config={
+                    "ops": {
+                        "generate_draft": {
+                            "config": {
+                                "topic": request.topic,
+                                "max_revisions": request.max_revisions,
+                            }
+                        }
+                    }
+                },
+                tags={REQUEST_FILE_TAG: path.name, REQUEST_KEY_TAG: request.key},
+            )
+        )
+    return dg.SensorResult(run_requests=run_requests)
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records every failed run in the structured log, one line per failed step.",
+)
+def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
+    """Log ``run.failed`` with run id, job, failed step and error, for alerting."""
+    configure_logging()
+    run = context.dagster_run
+    failures = context.get_step_failure_events()
+    if not failures:
+        _log.error(
+            "run.failed",
+            run_id=run.run_id,
+            job_name=run.job_name,
+            step_key=None,
+            error=context.failure_event.message,
+        )
+    for event in failures:
+        data = event.step_failure_data
+        description = data.user_failure_data.description if data.user_failure_data else None
+        _log.error(
+            "run.failed",
+            run_id=run.run_id,
+            job_name=run.job_name,
+            step_key=event.step_key,
+            error=description or (data.error.message.strip() if data.error else ""),
+        )
