@@ -37,6 +37,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+LLM_POOL = "anthropic"
+"""Concurrency pool of every op that calls the LLM; its limit is set in dagster.yaml."""
+
 LLM_RETRY_POLICY = dg.RetryPolicy(
     max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -116,7 +119,7 @@ def _draft_metadata(draft: Draft) -> dict[str, Any]:
     }
 
 
-@dg.op(retry_policy=LLM_RETRY_POLICY, tags={"ecl/llm": "anthropic"})
+@dg.op(retry_policy=LLM_RETRY_POLICY, pool=LLM_POOL)
 def generate_draft(
     context: dg.OpExecutionContext, config: CritiqueReviseConfig, llm: LLMResource
 ) -> LoopState:
@@ -138,7 +141,7 @@ def generate_draft(
         "done": dg.Out(LoopState, is_required=False),
     },
     retry_policy=LLM_RETRY_POLICY,
-    tags={"ecl/llm": "anthropic"},
+    pool=LLM_POOL,
 )
 def critique_draft(
     context: dg.OpExecutionContext, drafts: list[LoopState], llm: LLMResource
@@ -172,7 +175,7 @@ def critique_draft(
         yield dg.Output(reviewed, output_name="done", metadata=metadata)
 
 
-@dg.op(retry_policy=LLM_RETRY_POLICY, tags={"ecl/llm": "anthropic"})
+@dg.op(retry_policy=LLM_RETRY_POLICY, pool=LLM_POOL)
 def revise_draft(context: dg.OpExecutionContext, state: LoopState, llm: LLMResource) -> LoopState:
     """Revise the critiqued draft on its feedback; the result is the next revision."""
     assert state.critique is not None, "revise_draft needs a critiqued draft"

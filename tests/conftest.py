@@ -7,7 +7,6 @@ import pytest
 from ecl_core.logging import configure_logging
 
 from messages_api import MessagesAPIServer
-from postgres import create_database, postgres_server
 from scenarios import API_KEY
 
 
@@ -39,6 +38,8 @@ def no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
+    from postgres import postgres_server  # imports ecl_dagster: only tests that need Postgres
+
     with postgres_server() as url:
         yield url
 
@@ -46,4 +47,6 @@ def postgres_server_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> str:
     """A fresh database for one test."""
+    from postgres import create_database
+
     return create_database(postgres_server_url)

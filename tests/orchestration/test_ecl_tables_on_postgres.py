@@ -1,4 +1,4 @@
-"""ECL's tables on PostgreSQL: the breaker and the journal work there as on SQLite."""
+"""ECL's tables in the deployment's PostgreSQL: the breaker and the journal work there too."""
 
 import pytest
 
