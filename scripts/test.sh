@@ -4,15 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
-# The durability tests start a throwaway PostgreSQL cluster (tests/postgres.py) unless
-# ECL_TEST_POSTGRES_URL names a server. Without either they fail; they never skip.
+# System packages the tests use: PostgreSQL for the durability tests (unless
+# ECL_TEST_POSTGRES_URL names a server), docker-compose to validate docker-compose.yml.
+# Missing ones are installed as root from Debian's packages; without root the tests fail.
+missing=()
 if [ -z "${ECL_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
     && ! command -v initdb >/dev/null; then
+  missing+=(postgresql)
+fi
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "installing PostgreSQL for the durability tests" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    echo "installing ${missing[*]} for the tests" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "the tests need PostgreSQL: install it, or set ECL_TEST_POSTGRES_URL" >&2
+    echo "the tests need: ${missing[*]} (install them, e.g. apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi

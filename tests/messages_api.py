@@ -9,7 +9,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -65,13 +65,15 @@ class Recorded:
 class MessagesAPIServer:
     """Serves ``POST /v1/messages`` on 127.0.0.1 from a queue of scripted replies.
 
-    When the queue is empty it answers with ``fallback`` if set, else 500.
+    When the queue is empty it answers with ``fallback`` if set, else with what
+    ``responder(body)`` returns if set, else 500.
     """
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self._replies: list[Reply] = []
         self.fallback: Reply | None = None
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -90,6 +92,8 @@ class MessagesAPIServer:
                 with server._lock:
                     server.requests.append(recorded)
                     reply = server._replies.pop(0) if server._replies else server.fallback
+                    if reply is None and server.responder is not None:
+                        reply = server.responder(body)
                 reply = reply or error(500, "the test server has no scripted reply left")
                 while reply.hold and not (reply.hold.is_set() or server._stopping.is_set()):
                     reply.hold.wait(0.05)
