@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
 # System packages the tests use: PostgreSQL for the durability tests (unless
-# ECL_TEST_POSTGRES_URL names a server), docker-compose to validate docker-compose.yml.
+# ECL_TEST_POSTGRES_URL names a server), docker-compose to validate docker-compose.yml,
+# Chromium for the UI tests (driven by Playwright, which downloads no browser).
 # Missing ones are installed as root from Debian's packages; without root the tests fail.
 missing=()
 if [ -z "${ECL_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
@@ -13,6 +14,7 @@ if [ -z "${ECL_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb 
   missing+=(postgresql)
 fi
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${missing[*]} for the tests" >&2

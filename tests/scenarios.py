@@ -4,6 +4,7 @@ import json
 
 API_KEY = "sk-ant-test-7f3c9e1d5b2a48c6-DO-NOT-LEAK"
 TOPIC = "Why durable execution matters for long-running LLM workflows"
+STACK_DRAFT = "A draft written by the local Messages API server."
 
 
 def critique_json(decision: str, feedback: str = "") -> str:

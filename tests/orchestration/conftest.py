@@ -6,6 +6,12 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from ecl_dagster.stack.local import LocalStack, local_stack
+from ecl_dagster.stack.postgres import free_port
+
+from messages_api import MessagesAPIServer, Reply
+from scenarios import API_KEY, STACK_DRAFT, critique_json
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,3 +39,27 @@ def postgres_instance(postgres_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         yield instance, postgres_url
+
+
+def _answer(body: dict) -> Reply:
+    """A draft for generate requests, a pass for critiques; half a second each."""
+    if "demanding editor" in body["system"]:
+        return Reply(text=critique_json("pass"), delay_s=0.5)
+    return Reply(text=STACK_DRAFT, delay_s=0.5)
+
+
+@pytest.fixture(scope="session")
+def stack_api() -> Iterator[MessagesAPIServer]:
+    server = MessagesAPIServer()
+    server.responder = _answer
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(stack_api, tmp_path_factory) -> Iterator[LocalStack]:
+    home = tmp_path_factory.mktemp("stack") / "home"
+    env = {"ANTHROPIC_API_KEY": API_KEY, "ANTHROPIC_BASE_URL": stack_api.url}
+    with local_stack(home, web_port=free_port(), extra_env=env) as running:
+        yield running

@@ -2,42 +2,12 @@
 
 import json
 import time
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
-from ecl_dagster.stack.local import LocalStack, local_stack
-from ecl_dagster.stack.postgres import free_port
-
-from messages_api import MessagesAPIServer, Reply
-from scenarios import API_KEY, critique_json
+from ecl_dagster.stack.local import LocalStack
 
 RUNNING = ("STARTING", "STARTED", "CANCELING")
-
-
-def _answer(body: dict) -> Reply:
-    """A draft for generate requests, a pass for critiques; half a second each."""
-    if "demanding editor" in body["system"]:
-        return Reply(text=critique_json("pass"), delay_s=0.5)
-    return Reply(text="A draft written by the local Messages API server.", delay_s=0.5)
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[MessagesAPIServer]:
-    server = MessagesAPIServer()
-    server.responder = _answer
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(api, tmp_path_factory) -> Iterator[LocalStack]:
-    home = tmp_path_factory.mktemp("stack") / "home"
-    env = {"ANTHROPIC_API_KEY": API_KEY, "ANTHROPIC_BASE_URL": api.url}
-    with local_stack(home, web_port=free_port(), extra_env=env) as running:
-        yield running
 
 
 def _runs(stack: LocalStack) -> dict[str, tuple[str, str]]:

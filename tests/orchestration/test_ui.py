@@ -1,0 +1,123 @@
+"""The Dagster UI of the local stack in a real browser: launch, read, fail, re-execute.
+
+Debian's Chromium (/usr/bin/chromium), driven by Playwright. Screenshots of every stage
+go to ``$ECL_TEST_ARTIFACTS/ui`` (default ``test-artifacts/ui`` in the project).
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from messages_api import Reply, error
+from scenarios import STACK_DRAFT
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("ECL_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling out of this closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+RUN_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does as root)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    opened = browser.new_page(viewport={"width": 1400, "height": 900})
+    opened.set_default_timeout(60_000)
+    yield opened
+    opened.close()
+
+
+def _open(page: Page, url: str) -> None:
+    page.goto(url, wait_until="networkidle")
+    skip = page.get_by_role("button", name="Skip")  # Dagster's "join the community" dialog
+    if skip.count():
+        skip.click()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _launch(page: Page, stack, topic: str, stage: str) -> str:
+    _open(page, f"{stack.web_url}/locations/ecl/jobs/critique_revise/playground")
+    page.locator(".CodeMirror").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(
+        f"ops:\n  generate_draft:\n    config:\n      topic: {topic}\n      max_revisions: 3\n"
+    )
+    expect(page.get_by_role("button", name="Launch Run")).to_be_enabled()
+    _shot(page, f"{stage}-1-launchpad")
+    page.get_by_role("button", name="Launch Run").click()
+    page.wait_for_url("**/runs/*")
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _wait_for_status(page: Page, status: str) -> None:
+    header = page.locator("text=/^(Success|Failure|Canceled)$/").first
+    expect(header).to_have_text(status, timeout=RUN_TIMEOUT_MS)
+
+
+def _markdown_metadata(page: Page, label: str) -> str:
+    row = page.locator(f"tr:has(td:text-is('{label}'))").last
+    row.get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    return dialog.inner_text()
+
+
+def test_launch_from_the_launchpad_and_read_the_final_draft(stack, stack_api, page):
+    run_id = _launch(page, stack, "Tea ceremonies in Kyoto", "launch")
+    _wait_for_status(page, "Success")
+    _shot(page, "launch-2-run-succeeded")
+    text = _markdown_metadata(page, "text")
+    _shot(page, "launch-3-final-draft")
+    assert STACK_DRAFT in text
+    with sa.create_engine(stack.postgres_url).connect() as conn:
+        status = conn.execute(
+            sa.text("SELECT status FROM runs WHERE run_id = :r"), {"r": run_id}
+        ).scalar_one()
+    assert status == "SUCCESS"
+
+
+def test_reexecute_from_failure_in_the_ui(stack, stack_api, page):
+    stack_api.script(
+        [Reply(text=STACK_DRAFT), error(400, "injected: critique_draft_0 fails once")]
+    )
+    failed_run = _launch(page, stack, "Coffee roasting at home", "reexecute")
+    _wait_for_status(page, "Failure")
+    _shot(page, "reexecute-2-run-failed")
+
+    reexecute_all = page.get_by_role("button", name="Re-execute all (*)")
+    reexecute_all.locator("xpath=..").get_by_role("button", name="arrow_drop_down").click()
+    _shot(page, "reexecute-3-menu")
+    page.get_by_role("menuitem", name="From failure").click()
+    page.wait_for_url(lambda url: "/runs/" in url and failed_run not in url)
+    _wait_for_status(page, "Success")
+    _shot(page, "reexecute-4-reexecution-succeeded")
+    new_run = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+    with sa.create_engine(stack.postgres_url).connect() as conn:
+        parent = conn.execute(
+            sa.text("SELECT value FROM run_tags WHERE run_id = :r AND key = :k"),
+            {"r": new_run, "k": "dagster/parent_run_id"},
+        ).scalar_one()
+    assert parent == failed_run
+    assert STACK_DRAFT in _markdown_metadata(page, "text")
