@@ -1,0 +1,326 @@
+"""Workflow definitions: steps, dependencies, transitions; loaded from YAML and validated.
+
+A workflow file (``workflows/<id>.yaml``)::
+
+    id: critique_revise
+    name: Critique and revise
+    input: ecl_core.workflow.builtin:CritiqueReviseInput
+    steps:
+      - {id: generate_draft, type: generate}
+      - {id: critique_draft, type: critique, depends_on: [generate_draft]}
+      - {id: revise_draft, type: revise, revision_source: critique_draft}
+      - {id: final_draft, type: final_draft, depends_on: [critique_draft]}
+    transitions:
+      - {kind: revision_loop, reviser: revise_draft, validator: critique_draft, max_iterations: 3}
+
+Edges come from ``depends_on`` and from sequential and conditional transitions; they must
+form a DAG. A revision loop is the one bounded way back (at most 10 iterations), and
+``revision_source`` names the step whose verdict a reviser acts on.
+"""
+
+import heapq
+import importlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jmespath
+import jmespath.exceptions
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecl_core.errors import ECLError
+from ecl_core.workflow.step import StepRegistry
+
+__all__ = [
+    "MAX_LOOP_ITERATIONS",
+    "Conditional",
+    "Problem",
+    "RevisionLoop",
+    "Sequential",
+    "StepDefinition",
+    "WorkflowDefinition",
+    "WorkflowValidationError",
+    "load_workflow",
+    "load_workflows",
+    "topological_order",
+    "validate",
+]
+
+MAX_LOOP_ITERATIONS = 10
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StepDefinition(_Model):
+    """One step of a workflow."""
+
+    id: str = Field(min_length=1)
+    type: str = Field(min_length=1, description="A step type name from the registry.")
+    depends_on: tuple[str, ...] = ()
+    revision_source: str | None = Field(
+        None, description="For a reviser: the validator step whose verdict it acts on."
+    )
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Sequential(_Model):
+    """``to`` runs after ``from``."""
+
+    kind: Literal["sequential"]
+    from_: str = Field(alias="from")
+    to: str
+
+
+class Conditional(_Model):
+    """``to`` runs after ``from`` when the JMESPath ``condition`` holds on ``from``'s output."""
+
+    kind: Literal["conditional"]
+    from_: str = Field(alias="from")
+    to: str
+    condition: str
+
+
+class RevisionLoop(_Model):
+    """Revise with ``reviser`` until ``validator`` passes, at most ``max_iterations`` times."""
+
+    kind: Literal["revision_loop"]
+    reviser: str
+    validator: str
+    max_iterations: int | None = None
+
+
+Transition = Annotated[Sequential | Conditional | RevisionLoop, Field(discriminator="kind")]
+
+
+class WorkflowDefinition(_Model):
+    """A workflow: its identity, input model, steps and transitions."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    description: str = ""
+    input: str = Field(description="The input model, as 'module:Class'.")
+    steps: tuple[StepDefinition, ...] = Field(min_length=1)
+    transitions: tuple[Transition, ...] = ()
+    source: str = Field("<memory>", exclude=True, description="The file it was loaded from.")
+
+    def edges(self) -> list[tuple[str, str]]:
+        """Forward edges (from, to): dependencies, sequential and conditional transitions."""
+        found = [(dep, step.id) for step in self.steps for dep in step.depends_on]
+        found += [
+            (t.from_, t.to) for t in self.transitions if isinstance(t, Sequential | Conditional)
+        ]
+        return found
+
+    def loops(self) -> list[RevisionLoop]:
+        """The revision loops."""
+        return [t for t in self.transitions if isinstance(t, RevisionLoop)]
+
+
+class Problem(_Model):
+    """One broken rule: which file, which step (or transition), which rule."""
+
+    file: str
+    step: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.step}: {self.rule}"
+
+
+class WorkflowValidationError(ECLError):
+    """A workflow definition broke one or more rules; each problem names file, step and rule."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid workflow:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def load_workflow(path: Path) -> WorkflowDefinition:
+    """Read one workflow file (YAML), without checking its wiring (see ``validate``).
+
+    Raises:
+        WorkflowValidationError: The file is not YAML or not shaped like a workflow.
+    """
+    source = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return WorkflowDefinition.model_validate({**data, "source": source})
+    except (OSError, yaml.YAMLError, TypeError) as err:
+        raise WorkflowValidationError([Problem(file=source, step="file", rule=str(err))]) from None
+    except pydantic.ValidationError as err:
+        raise WorkflowValidationError(
+            Problem(
+                file=source,
+                step="field " + ".".join(str(p) for p in e["loc"]),
+                rule=e["msg"],
+            )
+            for e in err.errors()
+        ) from None
+
+
+def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinition]:
+    """Load and validate every ``*.yaml`` / ``*.yml`` file in ``folder``, sorted by name.
+
+    Raises:
+        WorkflowValidationError: Any file is invalid; the problems of every file are listed.
+    """
+    workflows, problems = [], []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            workflow = load_workflow(path)
+            validate(workflow, registry)
+            workflows.append(workflow)
+        except WorkflowValidationError as err:
+            problems += err.problems
+    ids = [w.id for w in workflows]
+    for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(Problem(file=str(folder), step=f"workflow '{duplicate}'",
+                                rule="two files define this workflow id"))
+    if problems:
+        raise WorkflowValidationError(problems)
+    return workflows
+
+
+def _check_input(workflow: WorkflowDefinition) -> str | None:
+    module, _, name = workflow.input.partition(":")
+    try:
+        model = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return f"input model '{workflow.input}' cannot be imported (write it as 'module:Class')"
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return f"input model '{workflow.input}' is not a pydantic model"
+    return None
+
+
+def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
+    """Check a workflow's wiring.
+
+    Rules: unique step ids; known step types; dependencies, revision sources and
+    transition ends that name steps; no dependency cycle; every revision loop bounded by
+    1 to 10 iterations and by its reviser's revision limit; JMESPath conditions that
+    parse; an importable input model.
+
+    Raises:
+        WorkflowValidationError: Every broken rule, each with file, step and rule.
+    """
+    problems: list[Problem] = []
+
+    def problem(where: str, rule: str) -> None:
+        problems.append(Problem(file=workflow.source, step=where, rule=rule))
+
+    if (error := _check_input(workflow)) is not None:
+        problem(f"workflow '{workflow.id}'", error)
+    ids = [s.id for s in workflow.steps]
+    known = set(ids)
+    for step_id in sorted({i for i in ids if ids.count(i) > 1}):
+        problem(f"step '{step_id}'", "duplicate step id")
+    for step in workflow.steps:
+        where = f"step '{step.id}'"
+        if step.type not in registry:
+            names = ", ".join(registry.names())
+            problem(where, f"unknown step type '{step.type}' (known: {names})")
+        for dep in step.depends_on:
+            if dep not in known:
+                problem(where, f"depends_on names no step: '{dep}'")
+        if step.revision_source is not None and step.revision_source not in known:
+            problem(where, f"revision_source names no step: '{step.revision_source}'")
+    for number, transition in enumerate(workflow.transitions, start=1):
+        where = f"transition {number} ({transition.kind})"
+        ends = (
+            {"reviser": transition.reviser, "validator": transition.validator}
+            if isinstance(transition, RevisionLoop)
+            else {"from": transition.from_, "to": transition.to}
+        )
+        for role, step_id in ends.items():
+            if step_id not in known:
+                problem(where, f"'{role}' names no step: '{step_id}'")
+        if isinstance(transition, Conditional):
+            try:
+                jmespath.compile(transition.condition)
+            except jmespath.exceptions.JMESPathError as err:
+                problem(where, f"condition '{transition.condition}' does not parse: {err}")
+        if isinstance(transition, RevisionLoop):
+            for rule in _loop_problems(transition, workflow, registry):
+                problem(where, rule)
+    cycle = _find_cycle(ids, [e for e in workflow.edges() if e[0] in known and e[1] in known])
+    if cycle:
+        problem("steps " + " -> ".join(f"'{s}'" for s in cycle), "dependency cycle")
+    if problems:
+        raise WorkflowValidationError(problems)
+
+
+def _loop_problems(
+    loop: RevisionLoop, workflow: WorkflowDefinition, registry: StepRegistry
+) -> list[str]:
+    bound = loop.max_iterations
+    if bound is None:
+        return [f"max_iterations is missing; a revision loop needs a bound of 1 to "
+                f"{MAX_LOOP_ITERATIONS}"]
+    if not 1 <= bound <= MAX_LOOP_ITERATIONS:
+        return [f"max_iterations is {bound}; it must be 1 to {MAX_LOOP_ITERATIONS}"]
+    reviser = next((s for s in workflow.steps if s.id == loop.reviser), None)
+    if reviser is not None and reviser.type in registry:
+        limit = registry.get(reviser.type).revision_limit
+        if limit is not None and bound > limit:
+            return [f"max_iterations is {bound}; step type '{reviser.type}' allows at most "
+                    f"{limit} revisions"]
+    return []
+
+
+def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
+    """A cycle as a path that returns to its start, or None (iterative depth-first search)."""
+    graph: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in edges:
+        graph[a].append(b)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in nodes:
+        if state.get(start):
+            continue
+        path, stack = [start], [iter(graph[start])]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(graph[nxt]))
+    return None
+
+
+def topological_order(workflow: WorkflowDefinition) -> list[str]:
+    """Step ids in an order that respects every edge; ties keep declaration order (Kahn).
+
+    Raises:
+        WorkflowValidationError: The edges have a cycle.
+    """
+    position = {s.id: i for i, s in enumerate(workflow.steps)}
+    indegree = dict.fromkeys(position, 0)
+    successors: dict[str, list[str]] = {s: [] for s in position}
+    for a, b in workflow.edges():
+        successors[a].append(b)
+        indegree[b] += 1
+    ready = [(position[s], s) for s, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, step = heapq.heappop(ready)
+        order.append(step)
+        for nxt in successors[step]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, (position[nxt], nxt))
+    if len(order) != len(position):
+        stuck = [s for s in position if s not in order]
+        raise WorkflowValidationError(
+            [Problem(file=workflow.source, step=f"steps {stuck}", rule="dependency cycle")]
+        )
+    return order

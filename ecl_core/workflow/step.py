@@ -1,0 +1,171 @@
+"""The ``Step`` interface, the context a step runs in, and the registry of step types."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import pydantic
+from pydantic import BaseModel, Field
+
+from ecl_core.errors import ConfigError, FieldError, ValidationError
+from ecl_core.llm.base import Provider
+
+__all__ = [
+    "ArtifactStore",
+    "DirectoryArtifacts",
+    "Step",
+    "StepContext",
+    "StepRegistry",
+    "StepRetryPolicy",
+]
+
+InT = TypeVar("InT", bound=BaseModel)
+OutT = TypeVar("OutT", bound=BaseModel)
+
+
+class StepRetryPolicy(BaseModel):
+    """How often a step is retried after a transient failure, and how long it waits."""
+
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts in all, the first included.")
+    initial_delay_s: float = Field(1.0, ge=0, description="Wait before the first retry, in s.")
+    max_delay_s: float = Field(30.0, ge=0, description="Longest wait between attempts, in s.")
+    multiplier: float = Field(2.0, ge=1, description="Factor applied to the wait each retry.")
+
+
+class ArtifactStore(Protocol):
+    """Where a step keeps files a person may want to read (a rendered prompt, a report)."""
+
+    def put(self, name: str, content: str) -> str:
+        """Store ``content`` as ``name``; return where it went."""
+        ...
+
+
+@dataclass(frozen=True)
+class DirectoryArtifacts:
+    """Artifacts as files in one folder per step."""
+
+    root: Path
+
+    def put(self, name: str, content: str) -> str:
+        """Write ``<root>/<name>`` (UTF-8) and return its path."""
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        return str(path)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step gets besides its input.
+
+    Attributes:
+        provider: The LLM provider (already guarded by retries, breaker and journal).
+        run_id: The run executing the step.
+        step_id: The step's id in the workflow (with its iteration, inside a loop).
+        attempt: 1 on the first attempt.
+        log: A structlog logger bound to the run and step.
+        artifacts: Where to keep files for a person.
+        config: The step's ``config`` from the workflow definition.
+    """
+
+    provider: Provider
+    run_id: str
+    step_id: str
+    attempt: int
+    log: Any
+    artifacts: ArtifactStore
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Step(ABC, Generic[InT, OutT]):
+    """One kind of step: typed input and output, validation hooks, retries, a revision limit.
+
+    Subclasses set ``type_name`` (the name workflow files use), ``name``, ``input_model``
+    and ``output_model``, and implement ``execute``.
+    """
+
+    type_name: ClassVar[str]
+    name: ClassVar[str]
+    input_model: ClassVar[type[BaseModel]]
+    output_model: ClassVar[type[BaseModel]]
+    retry_policy: ClassVar[StepRetryPolicy] = StepRetryPolicy()
+    revision_limit: ClassVar[int | None] = None
+    """For revisable steps: the most revisions a workflow may ask of it."""
+
+    def validate_input(self, data: Mapping[str, Any]) -> InT:
+        """Build the typed input from ``data``.
+
+        Raises:
+            ValidationError: A field is missing or wrong; details name ``input.<field>``.
+        """
+        return self._validated(self.input_model, data, "input")  # type: ignore[return-value]
+
+    def validate_output(self, output: Any) -> OutT:
+        """Check the step's result against ``output_model``.
+
+        Raises:
+            ValidationError: The result does not match; details name ``output.<field>``.
+        """
+        data = output.model_dump() if isinstance(output, BaseModel) else output
+        return self._validated(self.output_model, data, "output")  # type: ignore[return-value]
+
+    def _validated(self, model: type[BaseModel], data: Any, where: str) -> BaseModel:
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as err:
+            details = [
+                FieldError(".".join([where, *(str(p) for p in e["loc"])]), e["msg"])
+                for e in err.errors()
+            ]
+            message = f"step type '{self.type_name}': invalid {where}"
+            raise ValidationError(message, details) from None
+
+    @abstractmethod
+    def execute(self, context: StepContext, step_input: InT) -> OutT:
+        """Do the step's work."""
+
+    def run(self, context: StepContext, data: Mapping[str, Any]) -> OutT:
+        """Validate the input, execute, validate the output."""
+        return self.validate_output(self.execute(context, self.validate_input(data)))
+
+
+class StepRegistry:
+    """Maps step type names (as workflow files write them) to ``Step`` classes."""
+
+    def __init__(self, steps: Iterable[type[Step[Any, Any]]] = ()) -> None:
+        self._types: dict[str, type[Step[Any, Any]]] = {}
+        for step in steps:
+            self.register(step)
+
+    def register(self, step: type[Step[Any, Any]]) -> type[Step[Any, Any]]:
+        """Add a step type; usable as a class decorator.
+
+        Raises:
+            ConfigError: Another step already has that type name.
+        """
+        if step.type_name in self._types:
+            raise ConfigError(f"step type '{step.type_name}' is registered twice")
+        self._types[step.type_name] = step
+        return step
+
+    def get(self, type_name: str) -> type[Step[Any, Any]]:
+        """The step class for ``type_name``.
+
+        Raises:
+            ConfigError: No step type has that name.
+        """
+        try:
+            return self._types[type_name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown step type '{type_name}' (known: {', '.join(self.names())})"
+            ) from None
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self._types
+
+    def names(self) -> list[str]:
+        """Registered type names, sorted."""
+        return sorted(self._types)
