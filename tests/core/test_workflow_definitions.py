@@ -1,0 +1,146 @@
+"""Workflow definitions: every rejection names file, step and rule; Kahn order; YAML files."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ecl_core.workflow.builtin import default_registry
+from ecl_core.workflow.definition import (
+    WorkflowDefinition,
+    WorkflowValidationError,
+    load_workflow,
+    load_workflows,
+    topological_order,
+    validate,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = default_registry()
+INPUT = "ecl_core.workflow.builtin:CritiqueReviseInput"
+
+
+def _workflow(steps, transitions=(), **extra) -> WorkflowDefinition:
+    return WorkflowDefinition.model_validate(
+        {"id": "w", "name": "W", "input": INPUT, "steps": steps, "transitions": transitions,
+         "source": "workflows/w.yaml", **extra}
+    )
+
+
+def _problems(workflow) -> list[str]:
+    with pytest.raises(WorkflowValidationError) as caught:
+        validate(workflow, REGISTRY)
+    return [str(p) for p in caught.value.problems]
+
+
+GEN = {"id": "g", "type": "generate"}
+CRIT = {"id": "c", "type": "critique", "depends_on": ["g"]}
+REV = {"id": "r", "type": "revise", "revision_source": "c"}
+
+
+def _loop(bound):
+    loop = {"kind": "revision_loop", "reviser": "r", "validator": "c"}
+    return loop if bound is None else {**loop, "max_iterations": bound}
+
+
+@pytest.mark.parametrize(
+    ("steps", "transitions", "expected"),
+    [
+        ([GEN, {"id": "g", "type": "critique"}], [],
+         "workflows/w.yaml: step 'g': duplicate step id"),
+        ([GEN, {"id": "x", "type": "translate"}], [],
+         "workflows/w.yaml: step 'x': unknown step type 'translate' (known: critique, "
+         "final_draft, generate, revise)"),
+        ([GEN, {"id": "c", "type": "critique", "depends_on": ["nope"]}], [],
+         "workflows/w.yaml: step 'c': depends_on names no step: 'nope'"),
+        ([GEN, CRIT, {"id": "r", "type": "revise", "revision_source": "nope"}], [],
+         "workflows/w.yaml: step 'r': revision_source names no step: 'nope'"),
+        ([GEN, CRIT], [{"kind": "sequential", "from": "c", "to": "zz"}],
+         "workflows/w.yaml: transition 1 (sequential): 'to' names no step: 'zz'"),
+        ([GEN, CRIT, REV], [_loop(3) | {"validator": "v"}],
+         "workflows/w.yaml: transition 1 (revision_loop): 'validator' names no step: 'v'"),
+        ([{"id": "a", "type": "generate", "depends_on": ["b"]},
+          {"id": "b", "type": "critique", "depends_on": ["a"]}], [],
+         "workflows/w.yaml: steps 'a' -> 'b' -> 'a': dependency cycle"),
+        ([GEN, CRIT], [{"kind": "sequential", "from": "c", "to": "g"}],
+         "workflows/w.yaml: steps 'g' -> 'c' -> 'g': dependency cycle"),
+        ([GEN, CRIT, REV], [_loop(None)],
+         "workflows/w.yaml: transition 1 (revision_loop): max_iterations is missing; "
+         "a revision loop needs a bound of 1 to 10"),
+        ([GEN, CRIT, REV], [_loop(11)],
+         "workflows/w.yaml: transition 1 (revision_loop): max_iterations is 11; "
+         "it must be 1 to 10"),
+        ([GEN, CRIT, REV], [_loop(0)],
+         "workflows/w.yaml: transition 1 (revision_loop): max_iterations is 0; "
+         "it must be 1 to 10"),
+        ([GEN, CRIT, REV], [_loop(5)],
+         "workflows/w.yaml: transition 1 (revision_loop): max_iterations is 5; "
+         "step type 'revise' allows at most 3 revisions"),
+        ([GEN, CRIT], [{"kind": "conditional", "from": "g", "to": "c", "condition": "text[?"}],
+         "workflows/w.yaml: transition 1 (conditional): condition 'text[?' does not parse"),
+    ],
+    ids=[
+        "duplicate-id", "unknown-type", "unknown-dependency", "unknown-revision-source",
+        "unknown-transition-end", "unknown-loop-end", "cycle-in-dependencies",
+        "cycle-through-transition", "unbounded-loop", "loop-above-10", "loop-of-0",
+        "loop-above-step-limit", "condition-does-not-parse",
+    ],
+)
+def test_each_rule_is_rejected_with_file_step_and_rule(steps, transitions, expected):
+    problems = _problems(_workflow(steps, transitions))
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_an_input_model_that_does_not_import_is_rejected():
+    problems = _problems(_workflow([GEN], input="ecl_core.nowhere:Nothing"))
+    assert problems == [
+        "workflows/w.yaml: workflow 'w': input model 'ecl_core.nowhere:Nothing' cannot be "
+        "imported (write it as 'module:Class')"
+    ]
+
+
+def test_all_problems_are_reported_at_once():
+    problems = _problems(_workflow([GEN, GEN, {"id": "x", "type": "nope", "depends_on": ["y"]}]))
+    assert len(problems) == 3
+
+
+def test_a_valid_workflow_passes_and_orders_by_declaration_on_ties():
+    workflow = _workflow(
+        [{"id": "b", "type": "generate"}, {"id": "a", "type": "generate"},
+         {"id": "c", "type": "critique", "depends_on": ["a", "b"]}, REV | {"revision_source": "c"}],
+        [_loop(3)],
+    )
+    validate(workflow, REGISTRY)
+    assert topological_order(workflow) == ["b", "a", "c", "r"]
+
+
+def test_conditions_that_parse_are_accepted():
+    validate(
+        _workflow([GEN, CRIT], [{"kind": "conditional", "from": "g", "to": "c",
+                                 "condition": "length(text) > `10`"}]),
+        REGISTRY,
+    )
+
+
+def test_a_file_that_is_not_a_workflow_says_which_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"id": "x", "name": "X", "input": INPUT, "steps": [],
+                                    "transitions": [{"kind": "teleport"}]}))
+    with pytest.raises(WorkflowValidationError) as caught:
+        load_workflow(path)
+    text = str(caught.value)
+    assert str(path) in text and "field steps" in text and "field transitions.0" in text
+
+
+def test_the_workflows_folder_loads():
+    workflows = load_workflows(ROOT / "workflows", REGISTRY)
+    assert "critique_revise" in [w.id for w in workflows]
+
+
+def test_one_bad_file_fails_the_folder_with_its_name(tmp_path):
+    (tmp_path / "good.yaml").write_text((ROOT / "workflows" / "critique_revise.yaml").read_text())
+    bad = "id: bad\nname: Bad\ninput: x:Y\nsteps: [{id: a, type: z}]\n"
+    (tmp_path / "bad.yaml").write_text(bad)
+    with pytest.raises(WorkflowValidationError) as caught:
+        load_workflows(tmp_path, REGISTRY)
+    assert all(p.file.endswith("bad.yaml") for p in caught.value.problems)
