@@ -5,22 +5,72 @@ Dagster has no CLI command that re-executes a run (dagster-notes.md), so ECL add
     ecl status RUN_ID             state, steps done/skipped/failed, revisions, final draft or error
     ecl reexecute RUN_ID          re-execute from failure (the default) in this process
     ecl reexecute RUN_ID --all    re-execute every step
+    ecl workflows list            the workflows defined in workflows/ (or $ECL_WORKFLOWS_DIR)
+    ecl workflows show ID         one workflow's steps, edges, loop bounds and order
 
 Exit codes: 0 when the run (or the re-execution) succeeded, 1 when it did not, 2 for a
-usage error such as an unknown run id.
+usage error such as an unknown run id or an invalid workflow file.
 """
 
 import argparse
 import os
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
 
+from ecl_core.workflow.builtin import default_registry
+from ecl_core.workflow.definition import (
+    RevisionLoop,
+    WorkflowDefinition,
+    WorkflowValidationError,
+    load_workflows,
+    topological_order,
+)
 from ecl_dagster.definitions import job_by_name
 
-__all__ = ["main", "run_status"]
+__all__ = ["main", "run_status", "workflows_dir"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def workflows_dir() -> Path:
+    """``$ECL_WORKFLOWS_DIR``, else ``workflows/`` at the project root."""
+    configured = os.environ.get("ECL_WORKFLOWS_DIR")
+    return Path(configured) if configured else PROJECT_ROOT / "workflows"
+
+
+def _list_workflows(out: TextIO) -> None:
+    for workflow in load_workflows(workflows_dir(), default_registry()):
+        loops = ", ".join(f"{loop.max_iterations}x {loop.reviser}" for loop in workflow.loops())
+        out.write(
+            f"{workflow.id:<24} {len(workflow.steps)} steps  "
+            f"{('loop ' + loops) if loops else 'no loop'}  {workflow.name}\n"
+        )
+
+
+def _show_workflow(workflow: WorkflowDefinition, out: TextIO) -> None:
+    out.write(f"{workflow.id}: {workflow.name}\n")
+    if workflow.description:
+        out.write(f"  {workflow.description}\n")
+    out.write(f"  file:  {workflow.source}\n  input: {workflow.input}\n  steps:\n")
+    for step in workflow.steps:
+        extra = f" (revises on {step.revision_source})" if step.revision_source else ""
+        out.write(f"    {step.id:<20} {step.type}{extra}\n")
+    out.write("  edges:\n")
+    for source, target in workflow.edges():
+        out.write(f"    {source} -> {target}\n")
+    for transition in workflow.transitions:
+        if isinstance(transition, RevisionLoop):
+            out.write(
+                f"  loop: {transition.reviser} revises until {transition.validator} passes, "
+                f"at most {transition.max_iterations} times\n"
+            )
+        elif transition.kind == "conditional":
+            out.write(f"  when {transition.condition}: {transition.from_} -> {transition.to}\n")
+    out.write(f"  order: {' -> '.join(topological_order(workflow))}\n")
 
 
 def _step_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.DagsterEvent]:
@@ -106,7 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     again = commands.add_parser("reexecute", help="re-execute a run, from failure by default")
     again.add_argument("run_id")
     again.add_argument("--all", action="store_true", help="re-execute every step")
+    workflows = commands.add_parser("workflows", help="list or show the defined workflows")
+    which = workflows.add_subparsers(dest="action", required=True)
+    which.add_parser("list", help="one line per workflow")
+    show = which.add_parser("show", help="steps, edges, loop bounds and order of one workflow")
+    show.add_argument("workflow_id")
     args = parser.parse_args(argv)
+    if args.command == "workflows":
+        return _workflows(args)
     if not os.environ.get("DAGSTER_HOME"):
         sys.stderr.write("ecl: set DAGSTER_HOME to the instance's directory\n")
         return 2
@@ -123,3 +180,22 @@ def main(argv: list[str] | None = None) -> int:
         except dg.DagsterInvariantViolationError as err:
             sys.stderr.write(f"ecl: cannot re-execute {args.run_id}: {err}\n")
             return 2
+
+
+def _workflows(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "list":
+            _list_workflows(sys.stdout)
+            return 0
+        found = {w.id: w for w in load_workflows(workflows_dir(), default_registry())}
+    except WorkflowValidationError as err:
+        sys.stderr.write(f"ecl: {err}\n")
+        return 2
+    if args.workflow_id not in found:
+        sys.stderr.write(
+            f"ecl: no workflow '{args.workflow_id}' in {workflows_dir()} "
+            f"(defined: {', '.join(sorted(found)) or 'none'})\n"
+        )
+        return 2
+    _show_workflow(found[args.workflow_id], sys.stdout)
+    return 0

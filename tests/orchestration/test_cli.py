@@ -70,3 +70,33 @@ def test_an_unknown_run_id_says_so(tmp_path):
     done = _ecl("status", "no-such-run", env=env)
     assert done.returncode == 2
     assert "no run no-such-run in the instance at DAGSTER_HOME" in done.stderr
+
+
+def test_workflows_list_and_show():
+    env = {k: v for k, v in os.environ.items() if k != "ECL_WORKFLOWS_DIR"}
+    listed = _ecl("workflows", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("critique_revise ")
+    assert "4 steps  loop 3x revise_draft  Critique and revise" in listed.stdout
+
+    shown = _ecl("workflows", "show", "critique_revise", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "    revise_draft         revise (revises on critique_draft)" in shown.stdout
+    assert "    generate_draft -> critique_draft" in shown.stdout
+    assert "loop: revise_draft revises until critique_draft passes, at most 3 times" in shown.stdout
+    assert "order: generate_draft -> critique_draft -> revise_draft -> final_draft" in shown.stdout
+
+
+def test_an_invalid_workflow_file_is_reported_with_file_step_and_rule(tmp_path):
+    (tmp_path / "broken.yaml").write_text(
+        "id: broken\nname: Broken\ninput: ecl_core.workflow.builtin:CritiqueReviseInput\n"
+        "steps:\n  - {id: a, type: generate, depends_on: [b]}\n"
+        "  - {id: b, type: critique, depends_on: [a]}\n"
+    )
+    env = {**os.environ, "ECL_WORKFLOWS_DIR": str(tmp_path)}
+    done = _ecl("workflows", "list", env=env)
+    assert done.returncode == 2
+    assert f"{tmp_path / 'broken.yaml'}: steps 'a' -> 'b' -> 'a': dependency cycle" in done.stderr
+    project = {**env, "ECL_WORKFLOWS_DIR": str(ROOT / "workflows")}
+    missing = _ecl("workflows", "show", "nope", env=project)
+    assert missing.returncode == 2 and "no workflow 'nope'" in missing.stderr
