@@ -84,6 +84,24 @@ def critique_revise_job() -> dg.JobDefinition:
     return defs.get_job_def("critique_revise")
 
 
+def execute_durably(
+    instance: dg.DagsterInstance,
+    llm: dict[str, Any],
+    job: Any = None,
+    topic: str = TOPIC,
+) -> dg.JobExecutionResult:
+    """Run critique_revise as a reconstructable job (so it can be re-executed later)."""
+    return dg.execute_job(
+        job or dg.reconstructable(critique_revise_job),
+        instance=instance,
+        run_config={
+            "ops": {"generate_draft": {"config": {"topic": topic, "max_revisions": 3}}},
+            "resources": {"llm": {"config": llm}},
+        },
+        raise_on_error=False,
+    )
+
+
 def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.JobExecutionResult:
     options = dg.ReexecutionOptions.from_failure(run_id, instance)
     return dg.execute_job(

@@ -1,29 +1,16 @@
 """critique_revise on the production instance config: Postgres storage and re-execution."""
 
-import dagster as dg
 import sqlalchemy as sa
 
-from jobrun import anthropic_llm, critique_revise_job, reexecute_from_failure, step_keys
+from jobrun import anthropic_llm, execute_durably, reexecute_from_failure, step_keys
 from messages_api import error
-from scenarios import TOPIC, critique_json, draft_text, pass_after
-
-
-def _run(instance, server):
-    return dg.execute_job(
-        dg.reconstructable(critique_revise_job),
-        instance=instance,
-        run_config={
-            "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
-            "resources": {"llm": {"config": anthropic_llm(server)}},
-        },
-        raise_on_error=False,
-    )
+from scenarios import critique_json, draft_text, pass_after
 
 
 def test_runs_events_and_ecl_tables_live_in_postgres(messages_api, api_key, postgres_instance):
     instance, url = postgres_instance
     messages_api.script(pass_after(1))
-    result = _run(instance, messages_api)
+    result = execute_durably(instance, anthropic_llm(messages_api))
     assert result.success
 
     with sa.create_engine(url).connect() as conn:
@@ -47,7 +34,7 @@ def test_reexecution_from_failure_on_postgres(messages_api, api_key, postgres_in
     messages_api.script(
         [draft_text(0), critique_json("revise", "x"), draft_text(1), error(401, "revoked")]
     )
-    first = _run(instance, messages_api)
+    first = execute_durably(instance, anthropic_llm(messages_api))
     assert step_keys(first, "STEP_FAILURE") == {"critique_draft_1"}
 
     messages_api.script([critique_json("pass")])

@@ -1,17 +1,16 @@
 """A failed run keeps its completed steps and re-executes from failure without repeating them."""
 
-import dagster as dg
 from structlog.testing import capture_logs
 
 from jobrun import (
     anthropic_llm,
-    critique_revise_job,
+    execute_durably,
     reexecute_from_failure,
     step_keys,
     stored_outputs,
 )
 from messages_api import error
-from scenarios import TOPIC, critique_json, draft_text
+from scenarios import critique_json, draft_text
 
 
 def test_reexecution_from_failure_resumes_inside_the_loop(messages_api, api_key, instance):
@@ -19,16 +18,7 @@ def test_reexecution_from_failure_resumes_inside_the_loop(messages_api, api_key,
     messages_api.script(
         [draft_text(0), critique_json("revise", "more"), draft_text(1), error(400, "bad")]
     )
-    run_config = {
-        "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
-        "resources": {"llm": {"config": anthropic_llm(messages_api)}},
-    }
-    first = dg.execute_job(
-        dg.reconstructable(critique_revise_job),
-        instance=instance,
-        run_config=run_config,
-        raise_on_error=False,
-    )
+    first = execute_durably(instance, anthropic_llm(messages_api))
     assert not first.success
     assert step_keys(first, "STEP_FAILURE") == {"critique_draft_1"}
     assert len(messages_api.requests) == 4
@@ -49,16 +39,7 @@ def test_a_reexecuted_step_does_not_pay_again_for_answers_it_already_got(
 ):
     # critique_draft_0: the first answer lacks a decision; the repair request fails with 400.
     messages_api.script([draft_text(0), '{"critique": "no verdict"}', error(400, "bad")])
-    run_config = {
-        "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
-        "resources": {"llm": {"config": anthropic_llm(messages_api)}},
-    }
-    first = dg.execute_job(
-        dg.reconstructable(critique_revise_job),
-        instance=instance,
-        run_config=run_config,
-        raise_on_error=False,
-    )
+    first = execute_durably(instance, anthropic_llm(messages_api))
     assert step_keys(first, "STEP_FAILURE") == {"critique_draft_0"}
     assert len(messages_api.requests) == 3
 

@@ -9,9 +9,9 @@ draft is the one a run without failure gives.
 import dagster as dg
 import pytest
 
-from jobrun import anthropic_llm, step_keys, stored_outputs
+from jobrun import anthropic_llm, execute_durably, step_keys, stored_outputs
 from messages_api import error
-from scenarios import TOPIC, draft_text, pass_after
+from scenarios import draft_text, pass_after
 
 # The steps of a pass after 3 revisions, in order, each with its LLM call (None: no call).
 STEPS = [
@@ -48,15 +48,7 @@ def test_reexecution_from_failure_at_each_level(
         first_script, rest = [*replies[:call], error(400, "injected")], replies[call:]
     messages_api.script(first_script)
 
-    first = dg.execute_job(
-        _job(flag),
-        instance=instance,
-        run_config={
-            "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
-            "resources": {"llm": {"config": anthropic_llm(messages_api)}},
-        },
-        raise_on_error=False,
-    )
+    first = execute_durably(instance, anthropic_llm(messages_api), job=_job(flag))
     assert step_keys(first, "STEP_FAILURE") == {failing_step}
     assert step_keys(first, "STEP_SUCCESS") == {k for k, _ in STEPS[:position]}
     sent_before = len(messages_api.requests)
