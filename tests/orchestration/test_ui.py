@@ -75,21 +75,19 @@ def _wait_for_status(page: Page, status: str) -> None:
     expect(header).to_have_text(status, timeout=RUN_TIMEOUT_MS)
 
 
-def _markdown_metadata(page: Page, label: str) -> str:
+def _expect_markdown_metadata(page: Page, label: str, expected: str) -> None:
+    """Open the ``label`` markdown entry of the last output that has one; wait for ``expected``."""
     row = page.locator(f"tr:has(td:text-is('{label}'))").last
     row.get_by_text("[Show Markdown]").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    return dialog.inner_text()
+    expect(page.get_by_role("dialog")).to_contain_text(expected)
 
 
 def test_launch_from_the_launchpad_and_read_the_final_draft(stack, stack_api, page):
     run_id = _launch(page, stack, "Tea ceremonies in Kyoto", "launch")
     _wait_for_status(page, "Success")
     _shot(page, "launch-2-run-succeeded")
-    text = _markdown_metadata(page, "text")
+    _expect_markdown_metadata(page, "text", STACK_DRAFT)
     _shot(page, "launch-3-final-draft")
-    assert STACK_DRAFT in text
     with sa.create_engine(stack.postgres_url).connect() as conn:
         status = conn.execute(
             sa.text("SELECT status FROM runs WHERE run_id = :r"), {"r": run_id}
@@ -120,4 +118,5 @@ def test_reexecute_from_failure_in_the_ui(stack, stack_api, page):
             {"r": new_run, "k": "dagster/parent_run_id"},
         ).scalar_one()
     assert parent == failed_run
-    assert STACK_DRAFT in _markdown_metadata(page, "text")
+    _expect_markdown_metadata(page, "text", STACK_DRAFT)
+    _shot(page, "reexecute-5-final-draft")
