@@ -18,6 +18,7 @@ __all__ = [
     "MAX_TOPIC_CHARS",
     "Action",
     "LoopState",
+    "accept",
     "check_brief",
     "final_draft",
     "next_action",
@@ -75,14 +76,25 @@ def next_action(state: LoopState) -> Action:
     return "revise" if state.draft.revision < state.max_revisions else "give_up"
 
 
+def accept(draft: Draft, critique: Critique) -> Draft:
+    """The draft, if its critique passed.
+
+    Raises:
+        MaxRevisionsExceeded: The critique did not pass; ``attempts`` is the number of
+            revisions made (``draft.revision``).
+    """
+    if critique.decision == "pass":
+        return draft
+    raise MaxRevisionsExceeded(attempts=draft.revision, last_feedback=critique.feedback)
+
+
 def final_draft(state: LoopState) -> Draft:
     """The accepted draft of a finished loop.
 
     Raises:
-        MaxRevisionsExceeded: The last critique did not pass; ``attempts`` is the number
-            of revisions made.
+        ValueError: ``state`` has no critique yet.
+        MaxRevisionsExceeded: The last critique did not pass.
     """
-    if next_action(state) == "accept":
-        return state.draft
-    feedback = state.critique.feedback if state.critique else ""
-    raise MaxRevisionsExceeded(attempts=state.draft.revision, last_feedback=feedback)
+    if state.critique is None:
+        raise ValueError("final_draft needs a critiqued draft")
+    return accept(state.draft, state.critique)

@@ -2,8 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecl_core.loop import MAX_REVISIONS_CAP, LoopState
-from ecl_core.loop import final_draft as accepted_draft
+from ecl_core.loop import MAX_REVISIONS_CAP, accept
 from ecl_core.steps import critique, generate, revise
 from ecl_core.types import Critique, Draft
 from ecl_core.workflow.step import Step, StepContext, StepRegistry
@@ -117,12 +116,7 @@ class FinalDraftStep(Step[RevisionInput, Draft]):
 
     def execute(self, context: StepContext, step_input: RevisionInput) -> Draft:
         """Accept the draft if its last critique passed."""
-        state = LoopState(
-            max_revisions=step_input.draft.revision,
-            draft=step_input.draft,
-            critique=step_input.critique,
-        )
-        return accepted_draft(state)
+        return accept(step_input.draft, step_input.critique)
 
 
 def default_registry() -> StepRegistry:
