@@ -16,7 +16,6 @@ import argparse
 import os
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
@@ -30,17 +29,9 @@ from ecl_core.workflow.definition import (
     topological_order,
 )
 from ecl_dagster.definitions import job_by_name
+from ecl_dagster.jobs import workflows_dir
 
-__all__ = ["main", "run_status", "workflows_dir"]
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def workflows_dir() -> Path:
-    """``$ECL_WORKFLOWS_DIR``, else ``workflows/`` at the project root."""
-    configured = os.environ.get("ECL_WORKFLOWS_DIR")
-    return Path(configured) if configured else PROJECT_ROOT / "workflows"
-
+__all__ = ["main", "run_status"]
 
 def _list_workflows(out: TextIO) -> None:
     for workflow in load_workflows(workflows_dir(), default_registry()):
@@ -58,6 +49,8 @@ def _show_workflow(workflow: WorkflowDefinition, out: TextIO) -> None:
     out.write(f"  file:  {workflow.source}\n  input: {workflow.input}\n  steps:\n")
     for step in workflow.steps:
         extra = f" (revises on {step.revision_source})" if step.revision_source else ""
+        if step.for_each:
+            extra += f" (once per item of {step.depends_on[0]}.{step.for_each})"
         out.write(f"    {step.id:<20} {step.type}{extra}\n")
     out.write("  edges:\n")
     for source, target in workflow.edges():
@@ -66,7 +59,10 @@ def _show_workflow(workflow: WorkflowDefinition, out: TextIO) -> None:
         if isinstance(transition, RevisionLoop):
             out.write(
                 f"  loop: {transition.reviser} revises until {transition.validator} passes, "
-                f"at most {transition.max_iterations} times\n"
+                f"at most {transition.max_iterations} times"
+                + (f" (run config {transition.max_iterations_from} may lower it)"
+                   if transition.max_iterations_from else "")
+                + "\n"
             )
         elif transition.kind == "conditional":
             out.write(f"  when {transition.condition}: {transition.from_} -> {transition.to}\n")

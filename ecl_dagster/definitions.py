@@ -3,12 +3,12 @@
 import dagster as dg
 
 from ecl_dagster.io_managers import JsonIOManager
-from ecl_dagster.jobs import critique_revise
+from ecl_dagster.jobs import workflow_jobs
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.sensors import run_failure_alert, topic_request_sensor
 
 defs = dg.Definitions(
-    jobs=[critique_revise],
+    jobs=workflow_jobs(),
     sensors=[topic_request_sensor, run_failure_alert],
     resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
 )

@@ -1,60 +1,52 @@
-r"""The ``critique_revise`` job: the revision loop unrolled to its cap with dynamic outputs.
+"""The jobs of the ECL code location: one per workflow file, compiled by ``build_job``.
 
-::
-
-    generate_draft -> critique_draft_0 -(revise)-> revise_draft_1 -> critique_draft_1 -> ...
-                              \-(done)--------------------------------\-(done)--> final_draft
-
-Each critique emits the critiqued draft either on ``revise`` (a dynamic output with
-zero or one item) or on ``done``. A level whose ``revise`` output is empty is skipped,
-not failed; ``final_draft`` fans in the one ``done`` output that was produced.
+``critique_revise`` (``workflows/critique_revise.yaml``) is ECL's reference workflow;
+``summarize_document`` summarizes a text or markdown file. Every ``*.yaml`` file in the
+workflows folder (``$ECL_WORKFLOWS_DIR``, else ``workflows/`` at the project root) becomes
+a job, so an invalid file fails the code location's load with ``validate()``'s message.
 """
+
+import os
+from pathlib import Path
 
 import dagster as dg
 
-from ecl_core.loop import MAX_REVISIONS_CAP
-from ecl_dagster.ops import critique_draft, final_draft, generate_draft, revise_draft
+from ecl_core.workflow.builtin import default_registry
+from ecl_core.workflow.definition import load_workflow, load_workflows
+from ecl_dagster.compiler import RUN_RETRY_TAGS, build_job
 
-__all__ = ["RUN_RETRY_TAGS", "build_critique_revise", "critique_revise"]
+__all__ = [
+    "RUN_RETRY_TAGS",
+    "build_critique_revise",
+    "critique_revise",
+    "workflow_jobs",
+    "workflows_dir",
+]
 
 
-RUN_RETRY_TAGS = {
-    "dagster/max_retries": "3",
-    "dagster/retry_strategy": "FROM_FAILURE",
-    # Step failures (a 401, MaxRevisionsExceeded) are final or retried by the op's
-    # RetryPolicy; run retries are for runs whose worker died.
-    "dagster/retry_on_asset_or_op_failure": "false",
-}
-"""Resume a run whose worker died from the failed step (needs run_retries in dagster.yaml)."""
+def workflows_dir() -> Path:
+    """``$ECL_WORKFLOWS_DIR``, else ``workflows/`` at the project root."""
+    configured = os.environ.get("ECL_WORKFLOWS_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[1] / "workflows"
+
+
+def workflow_jobs() -> list[dg.JobDefinition]:
+    """A job for every workflow file, sorted by file name.
+
+    Raises:
+        WorkflowValidationError: A file is invalid; the message names file, step and rule.
+    """
+    registry = default_registry()
+    return [build_job(w, registry) for w in load_workflows(workflows_dir(), registry)]
 
 
 def build_critique_revise(
     executor_def: dg.ExecutorDefinition = dg.in_process_executor,
 ) -> dg.JobDefinition:
-    """Build ``critique_revise`` with an executor: in-process by default.
-
-    The loop is sequential, so the in-process executor is the right default (a step in
-    its own process costs about 1.4 s, dagster-notes.md); a deployment may still choose
-    ``dg.multiprocess_executor``, and the LLM-response journal keeps its calls exactly-once.
-    """
-
-    @dg.job(
-        name="critique_revise",
-        executor_def=executor_def,
-        description="Generate a draft on a topic, critique it, revise it at most 3 times.",
-        tags=RUN_RETRY_TAGS,
-    )
-    def critique_revise() -> None:
-        to_revise, done = critique_draft.alias("critique_draft_0")([generate_draft()])
-        outcomes = [done]
-        for level in range(1, MAX_REVISIONS_CAP + 1):
-            revised = to_revise.map(revise_draft.alias(f"revise_draft_{level}"))
-            to_revise, done = critique_draft.alias(f"critique_draft_{level}")(revised.collect())
-            outcomes.append(done)
-        final_draft(outcomes)
-
-    return critique_revise
+    """``critique_revise`` compiled with another executor (e.g. ``dg.multiprocess_executor``)."""
+    path = Path(__file__).resolve().parents[1] / "workflows" / "critique_revise.yaml"
+    return build_job(load_workflow(path), default_registry(), executor_def=executor_def)
 
 
 critique_revise = build_critique_revise()
-"""Critique-revise, ECL's reference workflow."""
+"""Critique-revise, ECL's reference workflow, for the sensors and tests that name it."""

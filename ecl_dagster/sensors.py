@@ -7,7 +7,6 @@ import dagster as dg
 from ecl_core.errors import ValidationError
 from ecl_core.logging import configure_logging, get_logger
 from ecl_dagster.inbox import move_aside, pending_files, read_request
-from ecl_dagster.jobs import critique_revise
 
 __all__ = ["INBOX_ENV_VAR", "inbox_dir", "run_failure_alert", "topic_request_sensor"]
 
@@ -29,7 +28,7 @@ def _has_run(instance: dg.DagsterInstance, key: str) -> bool:
 
 
 @dg.sensor(
-    job=critique_revise,
+    job_name="critique_revise",
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts one critique_revise run per request file dropped into the inbox.",

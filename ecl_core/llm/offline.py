@@ -1,12 +1,14 @@
 """The offline provider: a deterministic, rule-based writer and critic. No model, no network.
 
-It is ECL's embedded default, so that the critique-revise job runs anywhere. It
-answers the three ECL steps from the request's ``step`` and ``variables``:
+It is ECL's embedded default, so that ECL's workflows run anywhere. It answers ECL's
+prompts from the request's ``step`` and ``variables``:
 
 * ``generate`` writes a short, rough first draft on the topic;
 * ``critique`` measures the draft (length in words, sentence length, topic coverage,
   repeated phrasing) and answers in the JSON a model would give;
-* ``revise`` acts on that feedback, one rule per feedback line.
+* ``revise`` acts on that feedback, one rule per feedback line;
+* ``summarize_section`` keeps a section's first sentences (at most 60 words);
+* ``combine_summaries`` joins the section summaries into one draft under 1,800 characters.
 
 Every draft ends with a line and every critique starts with words saying they are offline.
 """
@@ -206,8 +208,39 @@ def _development(sentences: list[str], topic: str) -> list[str]:
     return added
 
 
+SUMMARY_WORDS = 60
+COMBINED_CHARS = 1800
+
+
+def summarize_text(heading: str, text: str) -> str:
+    """A section's summary: its first sentences, markdown marks removed, at most 60 words."""
+    plain = re.sub(r"[`*_>#|\[\]]", "", " ".join(text.split()))
+    kept: list[str] = []
+    for sentence in _SENTENCE_END.split(plain):
+        if kept and len(" ".join(kept + [sentence]).split()) > SUMMARY_WORDS:
+            break
+        kept.append(sentence)
+    summary = " ".join(" ".join(kept).split()[:SUMMARY_WORDS]) or heading
+    return f"{heading}: {summary}"
+
+
+def combine_text(title: str, listed: str) -> str:
+    """The section summaries (``## heading`` blocks) as one draft under 1,800 characters."""
+    summaries = [
+        " ".join(block.split("\n", 1)[1].split())
+        for block in listed.split("## ")[1:]
+        if "\n" in block
+    ]
+    text = f"This is a summary of {_subject(title)}."
+    for summary in summaries:
+        if len(text) + 1 + len(summary) > COMBINED_CHARS:
+            break
+        text += " " + summary
+    return text + "\n\n" + OFFLINE_MARK
+
+
 class OfflineProvider:
-    """Deterministic provider for the ``generate``, ``critique`` and ``revise`` steps.
+    """Deterministic provider for ECL's prompts (see the module docstring).
 
     Token counts are estimates (about 4 characters a token), so usage is never zero.
     """
@@ -230,6 +263,10 @@ class OfflineProvider:
                 text = critique_draft(v["draft"], v["topic"])
             elif request.step == "revise":
                 text = revise_draft(v["draft"], v["topic"], v["feedback"])
+            elif request.step == "summarize_section":
+                text = summarize_text(v["heading"], v["section"])
+            elif request.step == "combine_summaries":
+                text = combine_text(v["title"], v["summaries"])
             else:
                 raise ConfigError(f"the offline provider cannot answer step {request.step!r}")
         except KeyError as err:

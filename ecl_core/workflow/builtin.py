@@ -1,11 +1,18 @@
-"""The critique-revise steps as ``Step`` types, and the registry that holds them."""
+"""The critique-revise steps as ``Step`` types, and the registry of every built-in step."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
 
-from ecl_core.loop import MAX_REVISIONS_CAP, accept
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ecl_core.loop import MAX_REVISIONS_CAP, accept, check_brief
 from ecl_core.steps import critique, generate, revise
 from ecl_core.types import Critique, Draft
 from ecl_core.workflow.step import Step, StepContext, StepRegistry
+from ecl_core.workflow.summarize import (
+    CombineSummariesStep,
+    SplitSectionsStep,
+    SummarizeSectionStep,
+)
 
 __all__ = [
     "CritiqueReviseInput",
@@ -20,12 +27,25 @@ DEFAULT_MAX_TOKENS = 1024
 
 
 class CritiqueReviseInput(BaseModel):
-    """Input of the critique-revise workflow."""
+    """Input of the critique-revise workflow (the launchpad form of ``critique_revise``).
+
+    Raises:
+        ValidationError: From ``check_brief``: a blank topic, one over 2,000 characters,
+            or ``max_revisions`` outside 0 to 3; each detail names the field and the limit.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: str = Field(min_length=1, max_length=2000, description="What to write about.")
-    max_revisions: int = Field(MAX_REVISIONS_CAP, ge=0, le=MAX_REVISIONS_CAP)
+    topic: str = Field(description="What to write about: 1 to 2,000 characters, not blank.")
+    max_revisions: int = Field(
+        MAX_REVISIONS_CAP,
+        description="Revisions allowed before the run fails with MaxRevisionsExceeded: 0 to 3.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        self.topic = check_brief(self.topic, self.max_revisions)
+        return self
 
 
 class TopicInput(BaseModel):
@@ -68,6 +88,7 @@ class GenerateStep(Step[TopicInput, Draft]):
             context.provider, step_input.topic, max_tokens=_max_tokens(context),
             attempt=context.attempt,
         )
+        context.calls.append(result.metadata)
         return result.output
 
 
@@ -85,6 +106,7 @@ class CritiqueStep(Step[DraftInput, Critique]):
             context.provider, step_input.draft, max_tokens=_max_tokens(context),
             attempt=context.attempt,
         )
+        context.calls.append(result.metadata)
         return result.output
 
 
@@ -103,6 +125,7 @@ class ReviseStep(Step[RevisionInput, Draft]):
             context.provider, step_input.draft, step_input.critique,
             max_tokens=_max_tokens(context), attempt=context.attempt,
         )
+        context.calls.append(result.metadata)
         return result.output
 
 
@@ -113,6 +136,7 @@ class FinalDraftStep(Step[RevisionInput, Draft]):
     name = "Final draft"
     input_model = RevisionInput
     output_model = Draft
+    uses_llm = False
 
     def execute(self, context: StepContext, step_input: RevisionInput) -> Draft:
         """Accept the draft if its last critique passed."""
@@ -120,5 +144,8 @@ class FinalDraftStep(Step[RevisionInput, Draft]):
 
 
 def default_registry() -> StepRegistry:
-    """A registry with ECL's built-in step types."""
-    return StepRegistry([GenerateStep, CritiqueStep, ReviseStep, FinalDraftStep])
+    """A registry with ECL's built-in step types: critique-revise's and summarize_document's."""
+    return StepRegistry([
+        GenerateStep, CritiqueStep, ReviseStep, FinalDraftStep,
+        SplitSectionsStep, SummarizeSectionStep, CombineSummariesStep,
+    ])

@@ -16,6 +16,18 @@ A workflow file (``workflows/<id>.yaml``)::
 Edges come from ``depends_on`` and from sequential and conditional transitions; they must
 form a DAG. A revision loop is the one bounded way back (at most 10 iterations), and
 ``revision_source`` names the step whose verdict a reviser acts on.
+
+How a step's input is built (the step's ``input_model`` validates it):
+
+* a step with no dependency gets the workflow input (the run config);
+* otherwise it gets the fields of each dependency's output, merged; ``inputs`` instead puts
+  a dependency's whole output under one field (``inputs: {summaries: summarize_section}``);
+* a ``for_each`` step runs once per item of a list field of its one dependency's output,
+  and gets the item's fields with the dependency's other fields; a step that depends on
+  it gets the list of its outputs, in item order, under ``inputs`` (default: its step id);
+* in a revision loop the validator gets the draft (``draft``) and the reviser the draft
+  and its critique (``draft``, ``critique``); a step depending on the validator gets the
+  loop's outcome: the last draft and its critique.
 """
 
 import heapq
@@ -30,7 +42,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecl_core.errors import ECLError
+from ecl_core.errors import ConfigError, ECLError
 from ecl_core.workflow.step import StepRegistry
 
 __all__ = [
@@ -42,6 +54,7 @@ __all__ = [
     "StepDefinition",
     "WorkflowDefinition",
     "WorkflowValidationError",
+    "input_model",
     "load_workflow",
     "load_workflows",
     "topological_order",
@@ -63,6 +76,13 @@ class StepDefinition(_Model):
     depends_on: tuple[str, ...] = ()
     revision_source: str | None = Field(
         None, description="For a reviser: the validator step whose verdict it acts on."
+    )
+    for_each: str | None = Field(
+        None, description="Run once per item of this list field of the dependency's output."
+    )
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Input field -> dependency whose whole output goes in that field.",
     )
     config: dict[str, Any] = Field(default_factory=dict)
 
@@ -91,6 +111,11 @@ class RevisionLoop(_Model):
     reviser: str
     validator: str
     max_iterations: int | None = None
+    max_iterations_from: str | None = Field(
+        None,
+        description="A field of the workflow input that may lower the bound at run time; "
+        "the loop's entry step (the validator's dependency) must take the workflow input.",
+    )
 
 
 Transition = Annotated[Sequential | Conditional | RevisionLoop, Field(discriminator="kind")]
@@ -118,6 +143,17 @@ class WorkflowDefinition(_Model):
     def loops(self) -> list[RevisionLoop]:
         """The revision loops."""
         return [t for t in self.transitions if isinstance(t, RevisionLoop)]
+
+    def step(self, step_id: str) -> StepDefinition:
+        """The step with id ``step_id``.
+
+        Raises:
+            KeyError: No step has that id.
+        """
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
 
 
 class Problem(_Model):
@@ -185,14 +221,29 @@ def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinit
     return workflows
 
 
-def _check_input(workflow: WorkflowDefinition) -> str | None:
+def input_model(workflow: WorkflowDefinition) -> type[BaseModel]:
+    """The workflow's input model, imported from its ``module:Class`` reference.
+
+    Raises:
+        ConfigError: It cannot be imported or is not a pydantic model.
+    """
     module, _, name = workflow.input.partition(":")
     try:
         model = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError):
-        return f"input model '{workflow.input}' cannot be imported (write it as 'module:Class')"
+        raise ConfigError(
+            f"input model '{workflow.input}' cannot be imported (write it as 'module:Class')"
+        ) from None
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return f"input model '{workflow.input}' is not a pydantic model"
+        raise ConfigError(f"input model '{workflow.input}' is not a pydantic model")
+    return model
+
+
+def _check_input(workflow: WorkflowDefinition) -> str | None:
+    try:
+        input_model(workflow)
+    except ConfigError as err:
+        return str(err)
     return None
 
 
@@ -228,6 +279,11 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
                 problem(where, f"depends_on names no step: '{dep}'")
         if step.revision_source is not None and step.revision_source not in known:
             problem(where, f"revision_source names no step: '{step.revision_source}'")
+        for field_name, dep in step.inputs.items():
+            if dep not in step.depends_on:
+                problem(where, f"inputs.{field_name} names '{dep}', which is not in depends_on")
+        if step.for_each is not None and len(step.depends_on) != 1:
+            problem(where, f"for_each needs exactly one dependency, not {len(step.depends_on)}")
     for number, transition in enumerate(workflow.transitions, start=1):
         where = f"transition {number} ({transition.kind})"
         ends = (
@@ -262,13 +318,32 @@ def _loop_problems(
                 f"{MAX_LOOP_ITERATIONS}"]
     if not 1 <= bound <= MAX_LOOP_ITERATIONS:
         return [f"max_iterations is {bound}; it must be 1 to {MAX_LOOP_ITERATIONS}"]
-    reviser = next((s for s in workflow.steps if s.id == loop.reviser), None)
-    if reviser is not None and reviser.type in registry:
-        limit = registry.get(reviser.type).revision_limit
-        if limit is not None and bound > limit:
-            return [f"max_iterations is {bound}; step type '{reviser.type}' allows at most "
-                    f"{limit} revisions"]
-    return []
+    found = []
+    by_id = {s.id: s for s in workflow.steps}
+    reviser, validator = by_id.get(loop.reviser), by_id.get(loop.validator)
+    if validator is not None:
+        entry = by_id.get(validator.depends_on[0]) if len(validator.depends_on) == 1 else None
+        if len(validator.depends_on) != 1:
+            found.append(f"validator '{validator.id}' needs exactly one dependency (the step "
+                         f"that writes the first draft), not {len(validator.depends_on)}")
+        elif entry is not None and entry.for_each:
+            found.append(f"the entry step '{entry.id}' is a for_each step; a loop starts "
+                         "from one draft")
+        elif entry is not None and entry.depends_on and loop.max_iterations_from:
+            found.append(f"max_iterations_from needs the entry step '{entry.id}' to take "
+                         "the workflow input (no depends_on)")
+    if reviser is not None:
+        if reviser.revision_source != loop.validator:
+            found.append(f"reviser '{reviser.id}' needs revision_source: {loop.validator}")
+        if reviser.depends_on or reviser.for_each:
+            found.append(f"reviser '{reviser.id}' takes only its validator's verdict; "
+                         "remove its depends_on and for_each")
+        if reviser.type in registry:
+            limit = registry.get(reviser.type).revision_limit
+            if limit is not None and bound > limit:
+                found.append(f"max_iterations is {bound}; step type '{reviser.type}' allows "
+                             f"at most {limit} revisions")
+    return found
 
 
 def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:

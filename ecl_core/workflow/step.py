@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ecl_core.errors import ConfigError, FieldError, ValidationError
 from ecl_core.llm.base import Provider
+from ecl_core.types import StepMetadata
 
 __all__ = [
     "ArtifactStore",
@@ -68,6 +69,8 @@ class StepContext:
         log: A structlog logger bound to the run and step.
         artifacts: Where to keep files for a person.
         config: The step's ``config`` from the workflow definition.
+        calls: Steps that call the LLM append each ``StepResult.metadata`` here; the engine
+            reports them (calls, tokens, latency) with the step's output.
     """
 
     provider: Provider
@@ -77,13 +80,16 @@ class StepContext:
     log: Any
     artifacts: ArtifactStore
     config: Mapping[str, Any] = field(default_factory=dict)
+    calls: list[StepMetadata] = field(default_factory=list)
 
 
 class Step(ABC, Generic[InT, OutT]):
     """One kind of step: typed input and output, validation hooks, retries, a revision limit.
 
     Subclasses set ``type_name`` (the name workflow files use), ``name``, ``input_model``
-    and ``output_model``, and implement ``execute``.
+    and ``output_model``, and implement ``execute``. A step's input is built from the
+    workflow input (for a step with no dependency) or from its dependencies' outputs; see
+    ``ecl_core.workflow.definition``.
     """
 
     type_name: ClassVar[str]
@@ -93,6 +99,12 @@ class Step(ABC, Generic[InT, OutT]):
     retry_policy: ClassVar[StepRetryPolicy] = StepRetryPolicy()
     revision_limit: ClassVar[int | None] = None
     """For revisable steps: the most revisions a workflow may ask of it."""
+    uses_llm: ClassVar[bool] = True
+    """Whether the step calls the LLM (an engine limits such steps' concurrency)."""
+
+    def describe(self, output: OutT) -> dict[str, Any]:
+        """What a person should see of ``output`` beside the stored value (plain values)."""
+        return {}
 
     def validate_input(self, data: Mapping[str, Any]) -> InT:
         """Build the typed input from ``data``.

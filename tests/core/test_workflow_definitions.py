@@ -108,7 +108,6 @@ def test_a_valid_workflow_passes_and_orders_by_declaration_on_ties():
     workflow = _workflow(
         [{"id": "b", "type": "generate"}, {"id": "a", "type": "generate"},
          {"id": "c", "type": "critique", "depends_on": ["a", "b"]}, REV | {"revision_source": "c"}],
-        [_loop(3)],
     )
     validate(workflow, REGISTRY)
     assert topological_order(workflow) == ["b", "a", "c", "r"]

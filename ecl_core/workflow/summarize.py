@@ -1,0 +1,132 @@
+"""The summarize_document steps: split a document, summarize each section, combine."""
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecl_core.documents import MAX_DOCUMENT_BYTES, SplitDocument, split_sections
+from ecl_core.steps.summarize import combine_summaries, summarize_section
+from ecl_core.types import Draft
+from ecl_core.workflow.step import Step, StepContext
+
+__all__ = [
+    "CombineSummariesStep",
+    "SectionSummary",
+    "SplitSectionsStep",
+    "SummarizeDocumentInput",
+    "SummarizeSectionStep",
+]
+
+DEFAULT_MAX_TOKENS = 1024
+
+
+class SummarizeDocumentInput(BaseModel):
+    """Input of the summarize_document workflow (its launchpad form)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(
+        description=f"A .txt or .md file of at most 1 MB ({MAX_DOCUMENT_BYTES:,} bytes); "
+        "relative paths start at the run's working directory."
+    )
+
+
+class SectionInput(BaseModel):
+    """One section, with the name of its document."""
+
+    model_config = ConfigDict(extra="ignore")
+    document: str
+    index: int
+    heading: str
+    text: str
+
+
+class SectionSummary(BaseModel):
+    """The summary of one section."""
+
+    model_config = ConfigDict(frozen=True)
+    index: int = Field(ge=1, description="The section's position, 1 for the first.")
+    heading: str
+    summary: str
+
+
+class SummariesInput(BaseModel):
+    """The section summaries of a document, in order, with its title."""
+
+    model_config = ConfigDict(extra="ignore")
+    title: str
+    summaries: list[SectionSummary]
+
+
+def _max_tokens(context: StepContext) -> int:
+    return int(context.config.get("max_tokens", DEFAULT_MAX_TOKENS))
+
+
+class SplitSectionsStep(Step[SummarizeDocumentInput, SplitDocument]):
+    """Read the document and cut it into sections (no LLM call).
+
+    Config: ``max_section_chars`` (default 8,000) and ``max_sections`` (default 50).
+    """
+
+    type_name = "split_sections"
+    name = "Split a document into sections"
+    input_model = SummarizeDocumentInput
+    output_model = SplitDocument
+    uses_llm = False
+
+    def execute(self, context: StepContext, step_input: SummarizeDocumentInput) -> SplitDocument:
+        """Read ``step_input.path`` (ValidationError on field ``path`` if unusable) and split it."""
+        return split_sections(
+            Path(step_input.path),
+            max_section_chars=int(context.config.get("max_section_chars", 8000)),
+            max_sections=int(context.config.get("max_sections", 50)),
+        )
+
+    def describe(self, output: SplitDocument) -> dict[str, Any]:
+        """The title and the section headings."""
+        headings = "\n".join(f"{s.index}. {s.heading}" for s in output.sections)
+        return {"title": output.title, "sections": len(output.sections), "headings": headings}
+
+
+class SummarizeSectionStep(Step[SectionInput, SectionSummary]):
+    """Summarize one section; a workflow runs it once per section (``for_each``)."""
+
+    type_name = "summarize_section"
+    name = "Summarize a section"
+    input_model = SectionInput
+    output_model = SectionSummary
+
+    def execute(self, context: StepContext, step_input: SectionInput) -> SectionSummary:
+        """Call the provider with the ``summarize_section`` prompt."""
+        result = summarize_section(
+            context.provider, step_input.document, step_input.heading, step_input.text,
+            max_tokens=_max_tokens(context), attempt=context.attempt,
+        )
+        context.calls.append(result.metadata)
+        return SectionSummary(
+            index=step_input.index, heading=step_input.heading, summary=result.output
+        )
+
+    def describe(self, output: SectionSummary) -> dict[str, Any]:
+        """The section and its summary."""
+        return {"section": f"{output.index}. {output.heading}", "summary": output.summary}
+
+
+class CombineSummariesStep(Step[SummariesInput, Draft]):
+    """Join the section summaries into one summary: revision 0 of a draft to critique."""
+
+    type_name = "combine_summaries"
+    name = "Combine section summaries"
+    input_model = SummariesInput
+    output_model = Draft
+
+    def execute(self, context: StepContext, step_input: SummariesInput) -> Draft:
+        """Call the provider with the ``combine_summaries`` prompt."""
+        ordered = sorted(step_input.summaries, key=lambda s: s.index)
+        result = combine_summaries(
+            context.provider, step_input.title, [(s.heading, s.summary) for s in ordered],
+            max_tokens=_max_tokens(context), attempt=context.attempt,
+        )
+        context.calls.append(result.metadata)
+        return result.output

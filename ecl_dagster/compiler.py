@@ -1,0 +1,212 @@
+r"""Compile a workflow definition (``ecl_core.workflow``) into a Dagster job.
+
+One op per step occurrence, named by the step id:
+
+* a step with no dependency takes the workflow input as its run config
+  (``ops: {<step>: {config: ...}}``), a form built from the workflow's input model;
+* a step's dependencies become its inputs (``depends_on``, sequential and conditional
+  transitions); a conditional transition is an optional output ``when_<to>`` of its
+  source, emitted when the JMESPath condition holds, so ``to`` is skipped otherwise;
+* a ``for_each`` step is mapped over a dynamic output ``each_<step>`` of its dependency,
+  one mapped step per item (mapping keys ``<field>_<k>``); a step depending on it fans in
+  the collected outputs;
+* a revision loop is unrolled to its bound the way the critique-revise design does it
+  (architecture.md): validator ops ``<validator>_0`` .. ``<validator>_<n>`` and reviser
+  ops ``<reviser>_1`` .. ``<reviser>_<n>``; each validator emits the critiqued draft on
+  ``revise`` (a dynamic output with zero or one item) or on ``done``; the steps after the
+  loop fan in the one ``done`` output produced::
+
+    entry -> validator_0 -(revise)-> reviser_1 -> validator_1 -> ... -> validator_n
+                  \-(done)-----------------------------\-(done)-------------\-> after
+
+Unsupported shapes raise ``ConfigError`` naming the step: depending on a reviser,
+for_each or a conditional over a mapped step or a loop validator, a conditional into a
+for_each step.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from ecl_core.errors import ConfigError
+from ecl_core.workflow.definition import (
+    Conditional,
+    RevisionLoop,
+    Sequential,
+    StepDefinition,
+    WorkflowDefinition,
+    input_model,
+    topological_order,
+    validate,
+)
+from ecl_core.workflow.step import Step, StepRegistry
+from ecl_dagster.ops import Branch, StepInput, plain_op, reviser_op, validator_op
+
+__all__ = ["RUN_RETRY_TAGS", "build_job"]
+
+RUN_RETRY_TAGS = {
+    "dagster/max_retries": "3",
+    "dagster/retry_strategy": "FROM_FAILURE",
+    # Step failures (a 401, MaxRevisionsExceeded) are final or retried by the op's
+    # RetryPolicy; run retries are for runs whose worker died.
+    "dagster/retry_on_asset_or_op_failure": "false",
+}
+"""Resume a run whose worker died from the failed step (needs run_retries in dagster.yaml)."""
+
+class _Compiler:
+    def __init__(self, workflow: WorkflowDefinition, registry: StepRegistry) -> None:
+        self.workflow = workflow
+        self.steps: dict[str, Step[Any, Any]] = {
+            s.id: registry.get(s.type)() for s in workflow.steps
+        }
+        self.loops = {loop.validator: loop for loop in workflow.loops()}
+        self.revisers = {loop.reviser: loop for loop in workflow.loops()}
+        self.entries = {self._step(v).depends_on[0]: loop for v, loop in self.loops.items()}
+        self.mapped = {s.id for s in workflow.steps if s.for_each}
+        self.conditions = {
+            (t.from_, t.to): t.condition for t in workflow.transitions
+            if isinstance(t, Conditional)
+        }
+        edges = workflow.edges()
+        self.sources = {source for source, _ in edges}
+        self.input_model = input_model(workflow)
+
+    def _step(self, step_id: str) -> StepDefinition:
+        return self.workflow.step(step_id)
+
+    def _fail(self, step_id: str, rule: str) -> ConfigError:
+        return ConfigError(f"{self.workflow.source}: step '{step_id}': {rule}")
+
+    def dependencies(self, step: StepDefinition) -> list[str]:
+        extra = [
+            t.from_ for t in self.workflow.transitions
+            if isinstance(t, Sequential | Conditional) and t.to == step.id
+        ]
+        return list(dict.fromkeys([*step.depends_on, *extra]))
+
+    def check(self, step: StepDefinition) -> None:
+        for dep in self.dependencies(step):
+            if dep in self.revisers:
+                raise self._fail(step.id, f"depends on reviser '{dep}'; depend on the loop's "
+                                          f"validator '{self.revisers[dep].validator}' instead")
+            if (dep, step.id) in self.conditions and (dep in self.mapped or dep in self.loops):
+                raise self._fail(step.id, f"a conditional transition from '{dep}' needs a "
+                                          "plain step (not for_each, not a loop validator)")
+            if (dep, step.id) in self.conditions and step.for_each:
+                raise self._fail(step.id, "a for_each step cannot be the end of a conditional")
+        if step.for_each and (step.depends_on[0] in self.mapped | set(self.loops)):
+            raise self._fail(step.id, f"for_each over '{step.depends_on[0]}', a for_each step "
+                                      "or loop validator, is not supported")
+
+    def branches(self, step: StepDefinition) -> list[Branch]:
+        found = [
+            Branch(name=f"when_{to}", condition=condition)
+            for (source, to), condition in self.conditions.items() if source == step.id
+        ]
+        found += [
+            Branch(name=f"each_{s.id}", for_each=s.for_each)
+            for s in self.workflow.steps if s.for_each and s.depends_on[0] == step.id
+        ]
+        if found and step.id in self.mapped:
+            raise self._fail(step.id, "a for_each step cannot start conditionals or fan-outs")
+        return found
+
+    def op(self, step: StepDefinition) -> dg.OpDefinition:
+        self.check(step)
+        dependencies = self.dependencies(step)
+        fields = {dep: name for name, dep in step.inputs.items()}
+        inputs = [
+            StepInput(
+                name=dep,
+                field=fields.get(dep, dep if dep in self.mapped else None),
+                outcome=dep in self.loops,
+            )
+            for dep in dependencies
+        ]
+        return plain_op(
+            step.id,
+            step,
+            self.steps[step.id],
+            inputs=inputs,
+            workflow_input=None if dependencies else self.input_model,
+            branches=self.branches(step),
+            loop=self.entries.get(step.id),
+            final=step.id not in self.sources and step.id not in self.revisers,
+        )
+
+    def compose(self) -> None:
+        """Invoke every op in dependency order; call inside a job body."""
+        outputs: dict[str, dict[str, Any]] = {}
+        mapped: dict[str, Any] = {}
+        outcomes: dict[str, list[Any]] = {}
+
+        def source(dep: str, consumer: str) -> Any:
+            if dep in outcomes:
+                return outcomes[dep]
+            if dep in mapped:
+                return mapped[dep].collect()
+            name = f"when_{consumer}" if (dep, consumer) in self.conditions else "result"
+            return outputs[dep][name]
+
+        for step_id in topological_order(self.workflow):
+            step = self._step(step_id)
+            if step_id in self.revisers:
+                continue
+            if step_id in self.loops:
+                outcomes[step_id] = self.unroll(self.loops[step_id], outputs)
+                continue
+            op = self.op(step)
+            if step.for_each:
+                (parent,) = step.depends_on
+                mapped[step_id] = outputs[parent][f"each_{step_id}"].map(op)
+                continue
+            invoked = op(**{dep: source(dep, step_id) for dep in self.dependencies(step)})
+            names = list(op.outs)
+            outputs[step_id] = (
+                {names[0]: invoked} if len(names) == 1 else dict(zip(names, invoked, strict=True))
+            )
+
+    def unroll(self, loop: RevisionLoop, outputs: dict[str, dict[str, Any]]) -> list[Any]:
+        validator, reviser = self._step(loop.validator), self._step(loop.reviser)
+        validate_op = validator_op(validator.id, validator, self.steps[validator.id])
+        revise_op = reviser_op(reviser.id, reviser, self.steps[reviser.id])
+        entry = outputs[validator.depends_on[0]]["result"]
+        to_revise, done = validate_op.alias(f"{validator.id}_0")([entry])
+        done_outputs = [done]
+        for level in range(1, (loop.max_iterations or 0) + 1):
+            revised = to_revise.map(revise_op.alias(f"{reviser.id}_{level}"))
+            to_revise, done = validate_op.alias(f"{validator.id}_{level}")(revised.collect())
+            done_outputs.append(done)
+        return done_outputs
+
+
+def build_job(
+    workflow: WorkflowDefinition,
+    registry: StepRegistry,
+    *,
+    executor_def: dg.ExecutorDefinition = dg.in_process_executor,
+) -> dg.JobDefinition:
+    """Compile ``workflow`` into a job named by its id (see the module docstring).
+
+    The in-process executor is the default: a step in its own process costs about 1.4 s
+    (dagster-notes.md); a deployment may pass ``dg.multiprocess_executor``, and the
+    LLM-response journal keeps calls exactly-once either way. The job carries
+    ``RUN_RETRY_TAGS`` and the tag ``ecl/workflow``.
+
+    Raises:
+        WorkflowValidationError: The definition breaks a rule of ``validate``.
+        ConfigError: A shape the compiler does not support (the message names the step).
+    """
+    validate(workflow, registry)
+    compiler = _Compiler(workflow, registry)
+
+    @dg.job(
+        name=workflow.id,
+        description=workflow.description or workflow.name,
+        executor_def=executor_def,
+        tags={**RUN_RETRY_TAGS, "ecl/workflow": workflow.id},
+    )
+    def _job() -> None:
+        compiler.compose()
+
+    return _job
