@@ -28,7 +28,6 @@ from ecl_core.workflow.definition import (
     load_workflows,
     topological_order,
 )
-from ecl_dagster.definitions import job_by_name
 from ecl_dagster.jobs import workflows_dir
 
 __all__ = ["main", "run_status"]
@@ -137,7 +136,7 @@ def _reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> s
         else dg.ReexecutionOptions.from_failure(run_id, instance)
     )
     job = dg.build_reconstructable_job(
-        "ecl_dagster.definitions", job_by_name.__name__, reconstructable_args=(parent.job_name,)
+        "ecl_dagster.definitions", "job_by_name", reconstructable_args=(parent.job_name,)
     )
     result = dg.execute_job(job, instance, reexecution_options=options, raise_on_error=False)
     return result.run_id

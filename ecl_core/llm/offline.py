@@ -7,7 +7,7 @@ prompts from the request's ``step`` and ``variables``:
 * ``critique`` measures the draft (length in words, sentence length, topic coverage,
   repeated phrasing) and answers in the JSON a model would give;
 * ``revise`` acts on that feedback, one rule per feedback line;
-* ``summarize_section`` keeps a section's first sentences (at most 60 words);
+* ``summarize_section`` keeps a section's first sentences (at most 35 words);
 * ``combine_summaries`` joins the section summaries into one draft under 1,800 characters.
 
 Every draft ends with a line and every critique starts with words saying they are offline.
@@ -208,12 +208,12 @@ def _development(sentences: list[str], topic: str) -> list[str]:
     return added
 
 
-SUMMARY_WORDS = 60
+SUMMARY_WORDS = 35
 COMBINED_CHARS = 1800
 
 
 def summarize_text(heading: str, text: str) -> str:
-    """A section's summary: its first sentences, markdown marks removed, at most 60 words."""
+    """A section's summary: its first sentences, markdown marks removed, at most 35 words."""
     plain = re.sub(r"[`*_>#|\[\]]", "", " ".join(text.split()))
     kept: list[str] = []
     for sentence in _SENTENCE_END.split(plain):

@@ -49,8 +49,9 @@ def _loop(bound):
         ([GEN, {"id": "g", "type": "critique"}], [],
          "workflows/w.yaml: step 'g': duplicate step id"),
         ([GEN, {"id": "x", "type": "translate"}], [],
-         "workflows/w.yaml: step 'x': unknown step type 'translate' (known: critique, "
-         "final_draft, generate, revise)"),
+         "workflows/w.yaml: step 'x': unknown step type 'translate' (known: "
+         "combine_summaries, critique, final_draft, generate, revise, split_sections, "
+         "summarize_section)"),
         ([GEN, {"id": "c", "type": "critique", "depends_on": ["nope"]}], [],
          "workflows/w.yaml: step 'c': depends_on names no step: 'nope'"),
         ([GEN, CRIT, {"id": "r", "type": "revise", "revision_source": "nope"}], [],
@@ -78,12 +79,38 @@ def _loop(bound):
          "step type 'revise' allows at most 3 revisions"),
         ([GEN, CRIT], [{"kind": "conditional", "from": "g", "to": "c", "condition": "text[?"}],
          "workflows/w.yaml: transition 1 (conditional): condition 'text[?' does not parse"),
+        ([GEN, CRIT | {"inputs": {"draft": "x"}}], [],
+         "workflows/w.yaml: step 'c': inputs.draft names 'x', which is not in depends_on"),
+        ([GEN, {"id": "a", "type": "generate"}, CRIT | {"depends_on": ["g", "a"],
+                                                         "for_each": "items"}], [],
+         "workflows/w.yaml: step 'c': for_each needs exactly one dependency, not 2"),
+        ([GEN, {"id": "a", "type": "generate"}, CRIT | {"depends_on": ["g", "a"]}, REV],
+         [_loop(3)],
+         "workflows/w.yaml: transition 1 (revision_loop): validator 'c' needs exactly one "
+         "dependency (the step that writes the first draft), not 2"),
+        ([GEN, CRIT, REV | {"revision_source": None}], [_loop(3)],
+         "workflows/w.yaml: transition 1 (revision_loop): reviser 'r' needs "
+         "revision_source: c"),
+        ([GEN, CRIT, REV | {"depends_on": ["g"]}], [_loop(3)],
+         "workflows/w.yaml: transition 1 (revision_loop): reviser 'r' takes only its "
+         "validator's verdict; remove its depends_on and for_each"),
+        ([GEN | {"for_each": "x", "depends_on": ["a"]}, {"id": "a", "type": "generate"}, CRIT,
+          REV], [_loop(3)],
+         "workflows/w.yaml: transition 1 (revision_loop): the entry step 'g' is a for_each "
+         "step; a loop starts from one draft"),
+        ([{"id": "a", "type": "generate"}, GEN | {"depends_on": ["a"]}, CRIT, REV],
+         [_loop(3) | {"max_iterations_from": "max_revisions"}],
+         "workflows/w.yaml: transition 1 (revision_loop): max_iterations_from needs the entry "
+         "step 'g' to take the workflow input (no depends_on)"),
     ],
     ids=[
         "duplicate-id", "unknown-type", "unknown-dependency", "unknown-revision-source",
         "unknown-transition-end", "unknown-loop-end", "cycle-in-dependencies",
         "cycle-through-transition", "unbounded-loop", "loop-above-10", "loop-of-0",
-        "loop-above-step-limit", "condition-does-not-parse",
+        "loop-above-step-limit", "condition-does-not-parse", "inputs-not-a-dependency",
+        "for-each-with-two-dependencies", "validator-with-two-dependencies",
+        "reviser-without-its-source", "reviser-with-dependencies", "loop-from-a-for-each-step",
+        "runtime-bound-on-a-non-root-entry",
     ],
 )
 def test_each_rule_is_rejected_with_file_step_and_rule(steps, transitions, expected):

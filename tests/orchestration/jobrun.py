@@ -1,4 +1,4 @@
-"""Helpers to run critique_revise in process and read what a user would see."""
+"""Helpers to run the workflow jobs in process and read what a user would see."""
 
 import json
 from pathlib import Path
@@ -102,10 +102,17 @@ def execute_durably(
     )
 
 
-def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.JobExecutionResult:
+def summarize_document_job() -> dg.JobDefinition:
+    """summarize_document as a reconstructable target."""
+    return defs.get_job_def("summarize_document")
+
+
+def reexecute_from_failure(
+    instance: dg.DagsterInstance, run_id: str, job: Any = None
+) -> dg.JobExecutionResult:
     options = dg.ReexecutionOptions.from_failure(run_id, instance)
     return dg.execute_job(
-        dg.reconstructable(critique_revise_job),
+        job or dg.reconstructable(critique_revise_job),
         instance=instance,
         reexecution_options=options,
         raise_on_error=False,

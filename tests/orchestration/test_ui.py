@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from messages_api import Reply, error
 from scenarios import STACK_DRAFT
@@ -46,9 +47,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
 def _open(page: Page, url: str) -> None:
     page.goto(url, wait_until="networkidle")
-    skip = page.get_by_role("button", name="Skip")  # Dagster's "join the community" dialog
-    if skip.count():
-        skip.click()
+    # Dagster's "join the community" dialog may open a moment after the page settles.
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.click(timeout=5_000)
+    except PlaywrightTimeoutError:
+        pass
 
 
 def _shot(page: Page, name: str) -> None:

@@ -1,0 +1,134 @@
+"""What build_job makes of a workflow's shape: fan-out, fan-in, conditionals, bad shapes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from toy_steps import toy_registry
+
+from ecl_core.errors import ConfigError
+from ecl_core.workflow.builtin import default_registry
+from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError
+from ecl_dagster.compiler import build_job
+from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.jobs import workflow_jobs
+from ecl_dagster.resources import LLMResource
+
+from jobrun import step_keys, stored_outputs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TOY = {
+    "id": "toy",
+    "name": "Toy",
+    "input": "toy_steps:ToyInput",
+    "steps": [
+        {"id": "numbers", "type": "numbers"},
+        {"id": "square", "type": "square", "depends_on": ["numbers"], "for_each": "values"},
+        {"id": "total", "type": "total", "depends_on": ["square"],
+         "inputs": {"squares": "square"}},
+        {"id": "announce", "type": "announce"},
+    ],
+    "transitions": [
+        {"kind": "conditional", "from": "total", "to": "announce", "condition": "total > `10`"},
+    ],
+}
+
+
+def _run(instance, workflow: dict, count: int) -> dg.ExecuteInProcessResult:
+    job = build_job(WorkflowDefinition.model_validate(workflow), toy_registry())
+    return job.execute_in_process(
+        run_config={"ops": {"numbers": {"config": {"count": count}}}},
+        instance=instance,
+        resources={"llm": LLMResource(provider="offline"), "io_manager": JsonIOManager()},
+        raise_on_error=False,
+    )
+
+
+def test_for_each_maps_one_step_per_item_and_the_next_step_fans_them_in(instance):
+    result = _run(instance, TOY, count=3)
+    assert result.success
+    assert {k for k in step_keys(result, "STEP_SUCCESS") if k.startswith("square")} == {
+        "square[values_1]", "square[values_2]", "square[values_3]",
+    }
+    assert result.output_for_node("total").total == 1 + 4 + 9
+    outputs = stored_outputs(instance, result.run_id)
+    assert outputs["square[values_2]/result"]["value"] == {"label": "toy", "n": 2, "square": 4}
+    assert outputs["numbers/each_square/values_3"]["value"] == {"label": "toy", "n": 3}
+
+
+def test_a_conditional_transition_runs_its_step_only_when_the_condition_holds(instance):
+    big = _run(instance, TOY, count=3)
+    assert big.output_for_node("announce").text == "big total: 14"
+    small = _run(instance, TOY, count=2)
+    assert small.success
+    assert "announce" in step_keys(small, "STEP_SKIPPED")
+    assert "announce" not in step_keys(small, "STEP_SUCCESS")
+
+
+def test_the_run_config_form_comes_from_the_input_model():
+    job = build_job(WorkflowDefinition.model_validate(TOY), toy_registry())
+    ops = job.run_config_schema.config_type.fields["ops"].config_type.fields
+    count = ops["numbers"].config_type.fields["config"].config_type.fields["count"]
+    assert count.default_value == 3
+
+
+def test_a_final_step_shows_its_output(instance):
+    result = _run(instance, TOY, count=3)
+    final_logs = [
+        e.message for e in instance.all_logs(result.run_id)
+        if e.step_key == "announce" and "big total" in (e.message or "")
+    ]
+    assert final_logs and final_logs[0].startswith("Announce:")
+
+
+def test_depending_on_a_reviser_is_refused_naming_the_step():
+    workflow = yaml.safe_load((ROOT / "workflows" / "critique_revise.yaml").read_text())
+    workflow["steps"].append({"id": "after", "type": "final_draft", "depends_on": ["revise_draft"]})
+    with pytest.raises(ConfigError) as caught:
+        build_job(WorkflowDefinition.model_validate(workflow), default_registry())
+    assert "step 'after': depends on reviser 'revise_draft'; depend on the loop's validator " \
+           "'critique_draft' instead" in str(caught.value)
+
+
+def test_an_invalid_definition_is_refused_with_validates_message():
+    workflow = {**TOY, "steps": [*TOY["steps"], {"id": "x", "type": "nope"}]}
+    with pytest.raises(WorkflowValidationError, match="step 'x': unknown step type 'nope'"):
+        build_job(WorkflowDefinition.model_validate(workflow), toy_registry())
+
+
+def test_every_file_in_the_workflows_folder_becomes_a_job(tmp_path, monkeypatch):
+    short = yaml.safe_load((ROOT / "workflows" / "critique_revise.yaml").read_text())
+    short["id"] = "critique_once"
+    short["transitions"][0]["max_iterations"] = 1
+    (tmp_path / "critique_once.yaml").write_text(yaml.safe_dump(short))
+    monkeypatch.setenv("ECL_WORKFLOWS_DIR", str(tmp_path))
+    (job,) = workflow_jobs()
+    assert job.name == "critique_once"
+    assert {n.name for n in job.graph.nodes} == {
+        "generate_draft", "critique_draft_0", "revise_draft_1", "critique_draft_1", "final_draft",
+    }
+
+
+def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path):
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump({
+        "id": "broken", "name": "Broken", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "steps": [{"id": "a", "type": "generate", "depends_on": ["b"]},
+                  {"id": "b", "type": "critique", "depends_on": ["a"]}],
+    }))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "ECL_WORKFLOWS_DIR": str(tmp_path), "DAGSTER_HOME": str(home)}
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "ecl_dagster"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode != 0
+    assert f"{tmp_path / 'broken.yaml'}: steps 'a' -> 'b' -> 'a': dependency cycle" in (
+        done.stdout + done.stderr
+    )

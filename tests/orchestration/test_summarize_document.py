@@ -1,0 +1,160 @@
+"""summarize_document end to end: offline, over the Messages API, and re-executed from failure."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+
+from ecl_core.llm.offline import OFFLINE_MARK
+from ecl_dagster.definitions import defs
+
+from jobrun import (
+    anthropic_llm,
+    failure_text,
+    reexecute_from_failure,
+    step_failure,
+    step_keys,
+    stored_outputs,
+    summarize_document_job,
+)
+from messages_api import Reply, error, ok
+from scenarios import critique_json
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_CONFIG = ROOT / "examples" / "summarize_document.yaml"
+DOCUMENT = ROOT / "examples" / "documents" / "durable_llm_workflows.md"
+HEADINGS = [
+    "Why workflows fail", "Durable execution", "Retries and circuit breakers",
+    "Bounded feedback loops", "Observability", "Operating it",
+]
+SECTION_KEYS = {f"summarize_section[sections_{k}]" for k in range(1, 7)}
+COMBINED = "The document explains how LLM workflows survive failures."
+
+
+def _responder(failing: set[str]) -> Any:
+    """Answers by prompt: section summaries (a 400 for headings in ``failing``), the
+    combined summary, and a passing critique."""
+
+    def answer(body: dict[str, Any]) -> Reply:
+        system, user = body["system"], body["messages"][0]["content"]
+        if "precise technical summarizer" in system:
+            heading = re.search(r"^Section: (.+)$", user, re.MULTILINE).group(1)
+            if heading in failing:
+                return error(400, "prompt is too long")
+            return ok(f"{heading} in one sentence.")
+        if "careful technical writer" in system:
+            return ok(COMBINED)
+        if "demanding editor" in system:
+            return ok(critique_json("pass"))
+        return error(500, "the test server does not know this prompt")
+
+    return answer
+
+
+def _run_config(path: Path | str, llm: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ops": {"split_sections": {"config": {"path": str(path)}}},
+        "resources": {"llm": {"config": llm}},
+    }
+
+
+def _section_requests(server: Any) -> list[str]:
+    return [
+        re.search(r"^Section: (.+)$", r.user_text, re.MULTILINE).group(1)
+        for r in server.requests if "precise technical summarizer" in r.body["system"]
+    ]
+
+
+def test_the_example_config_runs_offline_with_one_mapped_step_per_section(
+    no_api_key, instance, monkeypatch
+):
+    monkeypatch.chdir(ROOT)
+    run_config = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    result = defs.get_job_def("summarize_document").execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False
+    )
+    assert result.success
+    assert SECTION_KEYS <= step_keys(result, "STEP_SUCCESS")
+    outputs = stored_outputs(instance, result.run_id)
+    summaries = [outputs[f"summarize_section[sections_{k}]/result"]["value"] for k in range(1, 7)]
+    assert [s["heading"] for s in summaries] == HEADINGS
+    assert all(s["summary"].startswith(s["heading"] + ": ") for s in summaries)
+    final = result.output_for_node("final_summary")
+    assert final.topic == "Summary of Durable LLM workflows"
+    assert final.text.endswith(OFFLINE_MARK)
+
+
+def test_against_the_messages_api_each_section_is_summarized_then_combined_and_critiqued(
+    messages_api, api_key, instance
+):
+    messages_api.responder = _responder(failing=set())
+    result = defs.get_job_def("summarize_document").execute_in_process(
+        run_config=_run_config(DOCUMENT, anthropic_llm(messages_api)),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert result.success
+    assert sorted(_section_requests(messages_api)) == sorted(HEADINGS)
+    assert len(messages_api.requests) == 6 + 1 + 1
+    combine = messages_api.requests[6].user_text
+    positions = [combine.index(f"## {h}\n{h} in one sentence.") for h in HEADINGS]
+    assert positions == sorted(positions)
+    assert (result.output_for_node("final_summary").text, result.output_for_node(
+        "final_summary").revision) == (COMBINED, 0)
+
+
+def test_a_failed_section_is_re_executed_from_failure_without_redoing_the_other_five(
+    messages_api, api_key, instance
+):
+    failing = {"Bounded feedback loops"}
+    messages_api.responder = _responder(failing)
+    job = dg.reconstructable(summarize_document_job)
+    first = dg.execute_job(
+        job, instance=instance,
+        run_config=_run_config(DOCUMENT, anthropic_llm(messages_api)), raise_on_error=False,
+    )
+    assert not first.success
+    failed = "summarize_section[sections_4]"
+    assert "prompt is too long" in failure_text(step_failure(first, failed))
+    assert step_keys(first, "STEP_SUCCESS") & SECTION_KEYS == SECTION_KEYS - {failed}
+    assert len(_section_requests(messages_api)) == 6
+
+    failing.clear()
+    second = reexecute_from_failure(instance, first.run_id, job)
+    assert second.success
+    assert step_keys(second, "STEP_SUCCESS") & SECTION_KEYS == {failed}
+    assert _section_requests(messages_api)[6:] == ["Bounded feedback loops"]
+    final = stored_outputs(instance, second.run_id)["final_summary/result"]["value"]
+    assert final["text"] == COMBINED
+
+
+def test_a_missing_document_fails_at_split_sections_naming_the_path(no_api_key, instance):
+    result = defs.get_job_def("summarize_document").execute_in_process(
+        run_config=_run_config("no/such/file.md", {}), instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    text = failure_text(step_failure(result, "split_sections"))
+    assert "path: 'no/such/file.md' does not exist" in text
+
+
+def test_dagster_job_execute_runs_the_example_offline(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["DAGSTER_HOME"] = str(home)
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run(
+        [str(dagster), "job", "execute", "-m", "ecl_dagster", "-j", "summarize_document",
+         "-c", "examples/summarize_document.yaml"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"Final draft \(revision \d\):", done.stderr)
+    assert "This is a summary of Durable LLM workflows." in done.stderr
