@@ -114,9 +114,9 @@ def split_sections(
     text = read_document(path)
     blocks: list[tuple[str | None, list[str]]] = [(None, [])]
     for line in text.splitlines():
-        heading = _HEADING.match(line)
-        if heading:
-            blocks.append((heading.group(2), []))
+        found = _HEADING.match(line)
+        if found:
+            blocks.append((found.group(2), []))
         else:
             blocks[-1][1].append(line)
     title = next((h for h, _ in blocks if h), path.stem)

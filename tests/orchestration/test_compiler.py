@@ -8,7 +8,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from toy_steps import toy_registry
 
 from ecl_core.errors import ConfigError
 from ecl_core.workflow.builtin import default_registry
@@ -19,6 +18,7 @@ from ecl_dagster.jobs import workflow_jobs
 from ecl_dagster.resources import LLMResource
 
 from jobrun import step_keys, stored_outputs
+from toy_steps import toy_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
