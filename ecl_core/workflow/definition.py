@@ -68,10 +68,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+"""Step and workflow ids: letters, digits and underscores, as Dagster op and job names need."""
+
+
 class StepDefinition(_Model):
     """One step of a workflow."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(pattern=NAME_PATTERN, description="Letters, digits, underscores.")
     type: str = Field(min_length=1, description="A step type name from the registry.")
     depends_on: tuple[str, ...] = ()
     revision_source: str | None = Field(
@@ -124,7 +128,7 @@ Transition = Annotated[Sequential | Conditional | RevisionLoop, Field(discrimina
 class WorkflowDefinition(_Model):
     """A workflow: its identity, input model, steps and transitions."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(pattern=NAME_PATTERN, description="The job name: letters, digits, _.")
     name: str = Field(min_length=1)
     description: str = ""
     input: str = Field(description="The input model, as 'module:Class'.")
@@ -271,9 +275,10 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
         problem(f"step '{step_id}'", "duplicate step id")
     for step in workflow.steps:
         where = f"step '{step.id}'"
-        if step.type not in registry:
-            names = ", ".join(registry.names())
-            problem(where, f"unknown step type '{step.type}' (known: {names})")
+        try:
+            registry.get(step.type)
+        except ConfigError as err:
+            problem(where, str(err))
         for dep in step.depends_on:
             if dep not in known:
                 problem(where, f"depends_on names no step: '{dep}'")

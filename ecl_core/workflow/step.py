@@ -1,5 +1,6 @@
 """The ``Step`` interface, the context a step runs in, and the registry of step types."""
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -143,6 +144,17 @@ class Step(ABC, Generic[InT, OutT]):
         return self.validate_output(self.execute(context, self.validate_input(data)))
 
 
+def _import_step(reference: str) -> type[Step[Any, Any]]:
+    module, _, name = reference.partition(":")
+    try:
+        step = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigError(f"step type '{reference}' cannot be imported") from None
+    if not (isinstance(step, type) and issubclass(step, Step)):
+        raise ConfigError(f"step type '{reference}' is not a Step class")
+    return step
+
+
 class StepRegistry:
     """Maps step type names (as workflow files write them) to ``Step`` classes."""
 
@@ -163,20 +175,28 @@ class StepRegistry:
         return step
 
     def get(self, type_name: str) -> type[Step[Any, Any]]:
-        """The step class for ``type_name``.
+        """The step class for ``type_name``: a registered name, or ``module:Class``.
+
+        A ``module:Class`` reference names a ``Step`` subclass, so a workflow's own step
+        types need no registration.
 
         Raises:
-            ConfigError: No step type has that name.
+            ConfigError: No step type has that name, or the reference does not import a Step.
         """
-        try:
+        if type_name in self._types:
             return self._types[type_name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown step type '{type_name}' (known: {', '.join(self.names())})"
-            ) from None
+        if ":" in type_name:
+            return _import_step(type_name)
+        raise ConfigError(f"unknown step type '{type_name}' (known: {', '.join(self.names())})")
 
     def __contains__(self, type_name: object) -> bool:
-        return type_name in self._types
+        if not isinstance(type_name, str):
+            return False
+        try:
+            self.get(type_name)
+        except ConfigError:
+            return False
+        return True
 
     def names(self) -> list[str]:
         """Registered type names, sorted."""

@@ -158,9 +158,20 @@ def test_a_file_that_is_not_a_workflow_says_which_field(tmp_path):
     assert str(path) in text and "field steps" in text and "field transitions.0" in text
 
 
+def test_ids_that_cannot_name_a_dagster_op_are_refused(tmp_path):
+    path = tmp_path / "dashed.yaml"
+    path.write_text(yaml.safe_dump({"id": "my-flow", "name": "X", "input": INPUT,
+                                    "steps": [{"id": "write draft", "type": "generate"}]}))
+    with pytest.raises(WorkflowValidationError) as caught:
+        load_workflow(path)
+    text = str(caught.value)
+    assert "field id: String should match pattern" in text
+    assert "field steps.0.id: String should match pattern" in text
+
+
 def test_the_workflows_folder_loads():
     workflows = load_workflows(ROOT / "workflows", REGISTRY)
-    assert "critique_revise" in [w.id for w in workflows]
+    assert {"critique_revise", "summarize_document"} <= {w.id for w in workflows}
 
 
 def test_one_bad_file_fails_the_folder_with_its_name(tmp_path):

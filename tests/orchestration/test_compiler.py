@@ -114,6 +114,29 @@ def test_every_file_in_the_workflows_folder_becomes_a_job(tmp_path, monkeypatch)
     }
 
 
+def test_a_workflow_with_its_own_step_classes_needs_no_registration(
+    tmp_path, monkeypatch, instance
+):
+    own = {**TOY, "steps": [{**s, "type": f"toy_steps:{s['type'].title()}Step"}
+                            for s in TOY["steps"]]}
+    (tmp_path / "toy.yaml").write_text(yaml.safe_dump(own))
+    monkeypatch.setenv("ECL_WORKFLOWS_DIR", str(tmp_path))
+    (job,) = workflow_jobs()
+    result = job.execute_in_process(
+        run_config={"ops": {"numbers": {"config": {"count": 4}}}},
+        instance=instance,
+        resources={"llm": LLMResource(provider="offline"), "io_manager": JsonIOManager()},
+    )
+    assert result.output_for_node("announce").text == "big total: 30"
+
+
+def test_a_step_class_that_does_not_import_is_reported():
+    workflow = {**TOY, "steps": [*TOY["steps"], {"id": "x", "type": "toy_steps:Nope"}]}
+    with pytest.raises(WorkflowValidationError, match="step 'x': step type 'toy_steps:Nope' "
+                                                       "cannot be imported"):
+        build_job(WorkflowDefinition.model_validate(workflow), toy_registry())
+
+
 def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path):
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump({
         "id": "broken", "name": "Broken", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
