@@ -18,6 +18,7 @@ from scenarios import STACK_DRAFT
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("ECL_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
+DOCUMENT = ROOT / "examples" / "documents" / "durable_llm_workflows.md"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling out of this closed network.
 CHROMIUM_ARGS = [
@@ -59,14 +60,16 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def _launch(page: Page, stack, topic: str, stage: str) -> str:
-    _open(page, f"{stack.web_url}/locations/ecl/jobs/critique_revise/playground")
+def _topic(topic: str) -> str:
+    return f"ops:\n  generate_draft:\n    config:\n      topic: {topic}\n      max_revisions: 3\n"
+
+
+def _launch(page: Page, stack, config: str, stage: str, job: str = "critique_revise") -> str:
+    _open(page, f"{stack.web_url}/locations/ecl/jobs/{job}/playground")
     page.locator(".CodeMirror").first.click()
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
-    page.keyboard.insert_text(
-        f"ops:\n  generate_draft:\n    config:\n      topic: {topic}\n      max_revisions: 3\n"
-    )
+    page.keyboard.insert_text(config)
     expect(page.get_by_role("button", name="Launch Run")).to_be_enabled()
     _shot(page, f"{stage}-1-launchpad")
     page.get_by_role("button", name="Launch Run").click()
@@ -87,7 +90,7 @@ def _expect_markdown_metadata(page: Page, label: str, expected: str) -> None:
 
 
 def test_launch_from_the_launchpad_and_read_the_final_draft(stack, stack_api, page):
-    run_id = _launch(page, stack, "Tea ceremonies in Kyoto", "launch")
+    run_id = _launch(page, stack, _topic("Tea ceremonies in Kyoto"), "launch")
     _wait_for_status(page, "Success")
     _shot(page, "launch-2-run-succeeded")
     _expect_markdown_metadata(page, "text", STACK_DRAFT)
@@ -103,7 +106,7 @@ def test_reexecute_from_failure_in_the_ui(stack, stack_api, page):
     stack_api.script(
         [Reply(text=STACK_DRAFT), error(400, "injected: critique_draft_0 fails once")]
     )
-    failed_run = _launch(page, stack, "Coffee roasting at home", "reexecute")
+    failed_run = _launch(page, stack, _topic("Coffee roasting at home"), "reexecute")
     _wait_for_status(page, "Failure")
     _shot(page, "reexecute-2-run-failed")
 
@@ -124,3 +127,21 @@ def test_reexecute_from_failure_in_the_ui(stack, stack_api, page):
     assert parent == failed_run
     _expect_markdown_metadata(page, "text", STACK_DRAFT)
     _shot(page, "reexecute-5-final-draft")
+
+
+def test_launch_summarize_document_from_the_launchpad(stack, stack_api, page):
+    config = f"ops:\n  split_sections:\n    config:\n      path: {DOCUMENT}\n"
+    run_id = _launch(page, stack, config, "summarize", job="summarize_document")
+    _wait_for_status(page, "Success")
+    _shot(page, "summarize-2-run-succeeded")
+    _expect_markdown_metadata(page, "text", STACK_DRAFT)
+    _shot(page, "summarize-3-final-summary")
+    with sa.create_engine(stack.postgres_url).connect() as conn:
+        succeeded = conn.execute(
+            sa.text("SELECT DISTINCT step_key FROM event_logs WHERE run_id = :r "
+                    "AND dagster_event_type = 'STEP_SUCCESS'"),
+            {"r": run_id},
+        ).scalars().all()
+    assert {k for k in succeeded if k.startswith("summarize_section")} == {
+        f"summarize_section[sections_{k}]" for k in range(1, 7)
+    }
