@@ -10,6 +10,8 @@ COPY pyproject.toml README.md ./
 COPY ecl_core ./ecl_core
 COPY ecl_dagster ./ecl_dagster
 COPY prompts ./prompts
+COPY workflows ./workflows
+COPY examples ./examples
 COPY deploy ./deploy
 RUN pip install --no-cache-dir -e . \
     && mkdir -p "$DAGSTER_HOME" \

@@ -64,3 +64,11 @@ def test_every_service_shares_one_outputs_volume():
     compose = _compose()["services"]
     for name in ("code", "webserver", "daemon"):
         assert "dagster-home:/opt/dagster/home/storage" in compose[name]["volumes"]
+
+
+def test_the_image_holds_every_folder_the_code_location_reads():
+    copied = {
+        line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    }
+    assert {"ecl_core", "ecl_dagster", "prompts", "workflows", "examples"} <= copied
