@@ -40,7 +40,8 @@ from ecl_core.workflow.definition import (
     validate,
 )
 from ecl_core.workflow.step import Step, StepRegistry
-from ecl_dagster.ops import Branch, StepInput, plain_op, reviser_op, validator_op
+from ecl_dagster.ops import Branch, plain_op, reviser_op, validator_op
+from ecl_dagster.step_execution import StepInput
 
 __all__ = ["RUN_RETRY_TAGS", "build_job"]
 

@@ -1,69 +1,39 @@
-"""Ops made from ``ecl_core`` steps: plain, mapped, loop validator and loop reviser.
+"""Ops made from ``ecl_core`` steps: plain (mapped when ``for_each``), loop validator, reviser.
 
-``ecl_dagster.compiler`` decides which op a step occurrence becomes and wires them.
-Every op runs its step through ``run_step``: bound log context, the LLM-response journal
-under the run's lineage, and failures with intent (style.md). Permanent LLM errors,
-invalid input or output, configuration errors and MaxRevisionsExceeded become
-``dg.Failure(allow_retries=False)``; transient errors and an open circuit breaker
-propagate, so the op's ``RetryPolicy`` retries the step.
+``ecl_dagster.compiler`` decides which op a step occurrence becomes and wires them. Every
+op runs its step through ``step_execution.run_step`` (log context, journal, failures with
+intent) and shows its output through ``metadata``.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import jmespath
-import pydantic
-import structlog
 from pydantic import BaseModel
 
-from ecl_core.errors import (
-    ConfigError,
-    FieldError,
-    LLMError,
-    MaxRevisionsExceeded,
-    PermanentLLMError,
-    ValidationError,
-)
-from ecl_core.llm.journal import journal_scope
-from ecl_core.logging import get_logger
+from ecl_core.errors import FieldError, ValidationError
 from ecl_core.loop import LoopState, next_action
-from ecl_core.types import Critique, Draft, StepMetadata, TokenUsage
+from ecl_core.types import Critique, Draft
 from ecl_core.workflow.definition import RevisionLoop, StepDefinition
-from ecl_core.workflow.step import DirectoryArtifacts, Step, StepContext, StepRetryPolicy
+from ecl_core.workflow.step import Step
+from ecl_dagster.metadata import call_metadata, draft_metadata, output_metadata
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.step_execution import (
+    StepInput,
+    checked_input,
+    dagster_retry_policy,
+    failure,
+    run_config_schema,
+    run_step,
+    step_input,
+)
 
-__all__ = [
-    "LLM_POOL",
-    "Branch",
-    "StepInput",
-    "plain_op",
-    "reviser_op",
-    "run_config_schema",
-    "validator_op",
-]
+__all__ = ["LLM_POOL", "Branch", "plain_op", "reviser_op", "validator_op"]
 
 LLM_POOL = "anthropic"
 """Concurrency pool of every op that calls the LLM; its limit is set in dagster.yaml."""
-ARTIFACTS_DIR = "ecl_artifacts"
-
-
-@dataclass(frozen=True)
-class StepInput:
-    """One input of an op: which dependency, and how its value enters the step's input.
-
-    Attributes:
-        name: The op input's name: the dependency's step id.
-        field: Put the whole value under this field of the step input; None merges its fields.
-        outcome: The value is a loop's fan-in of ``done`` outputs: one LoopState in a list.
-    """
-
-    name: str
-    field: str | None = None
-    outcome: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,31 +53,6 @@ class Branch:
     for_each: str | None = None
 
 
-def dagster_retry_policy(policy: StepRetryPolicy, type_name: str) -> dg.RetryPolicy:
-    """The step's retry policy as a Dagster ``RetryPolicy``.
-
-    Dagster's exponential backoff doubles the delay, so ``multiplier`` must be 1 or 2 and
-    the last wait (``initial_delay_s * multiplier ** (max_attempts - 2)``) at most
-    ``max_delay_s``.
-
-    Raises:
-        ConfigError: The policy cannot be expressed as a Dagster RetryPolicy.
-    """
-    if policy.multiplier not in (1, 2):
-        raise ConfigError(f"step type '{type_name}': retry_policy.multiplier is "
-                          f"{policy.multiplier}; Dagster's backoff allows 1 or 2")
-    last_wait = policy.initial_delay_s * policy.multiplier ** max(policy.max_attempts - 2, 0)
-    if last_wait > policy.max_delay_s:
-        raise ConfigError(f"step type '{type_name}': retry_policy waits {last_wait:g} s before "
-                          f"the last attempt; max_delay_s is {policy.max_delay_s:g}")
-    return dg.RetryPolicy(
-        max_retries=policy.max_attempts - 1,
-        delay=policy.initial_delay_s,
-        backoff=dg.Backoff.EXPONENTIAL if policy.multiplier == 2 else None,
-        jitter=dg.Jitter.PLUS_MINUS,
-    )
-
-
 def _op_options(step: Step[Any, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {
         "retry_policy": dagster_retry_policy(step.retry_policy, step.type_name),
@@ -116,144 +61,6 @@ def _op_options(step: Step[Any, Any]) -> dict[str, Any]:
     if step.uses_llm:
         options["pool"] = LLM_POOL
     return options
-
-
-@contextmanager
-def _step_scope(context: dg.OpExecutionContext) -> Iterator[str]:
-    """Bind the step to log lines and journal its LLM calls under the run's lineage."""
-    step_key = context.get_step_execution_context().step.key
-    lineage = context.run.root_run_id or context.run_id
-    with (
-        structlog.contextvars.bound_contextvars(
-            run_id=context.run_id,
-            job_name=context.job_name,
-            step_key=step_key,
-            step_attempt=context.retry_number + 1,
-        ),
-        journal_scope(lineage, step_key),
-    ):
-        yield step_key
-
-
-def _failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:
-    metadata: dict[str, Any] = {"error_type": type(err).__name__, **extra}
-    if isinstance(err, LLMError):
-        metadata["status_code"] = err.status_code
-        metadata["request_id"] = err.request_id
-    if isinstance(err, ValidationError):
-        metadata["fields"] = dg.MetadataValue.json(
-            [{"field": d.field, "problem": d.problem} for d in err.details]
-        )
-    if isinstance(err, MaxRevisionsExceeded):
-        metadata["attempts"] = err.attempts
-    return dg.Failure(
-        description=f"{type(err).__name__}: {err}", metadata=metadata, allow_retries=False
-    )
-
-
-def run_step(
-    context: dg.OpExecutionContext,
-    llm: LLMResource,
-    definition: StepDefinition,
-    step: Step[Any, Any],
-    data: Callable[[], Mapping[str, Any]],
-    failure_metadata: Mapping[str, Any] | None = None,
-) -> tuple[Any, list[StepMetadata]]:
-    """Run ``step`` on the input ``data()`` builds; return its output and its LLM calls.
-
-    Raises:
-        dg.Failure: For errors a retry cannot fix (see the module docstring).
-    """
-    with _step_scope(context) as step_key:
-        try:
-            storage = Path(context.instance.storage_directory())
-            step_context = StepContext(
-                provider=llm.llm,
-                run_id=context.run_id,
-                step_id=step_key,
-                attempt=context.retry_number + 1,
-                log=get_logger("ecl.step"),
-                artifacts=DirectoryArtifacts(storage / ARTIFACTS_DIR / context.run_id / step_key),
-                config={"max_tokens": llm.max_tokens, **definition.config},
-            )
-            return step.run(step_context, data()), step_context.calls
-        except (PermanentLLMError, ValidationError, ConfigError, MaxRevisionsExceeded) as err:
-            raise _failure(err, failure_metadata or {}) from err
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def step_input(inputs: Sequence[StepInput], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The step's input data from the op's input values (see ``StepInput``)."""
-    data: dict[str, Any] = {}
-    for spec in inputs:
-        value = values[spec.name]
-        if spec.outcome:
-            (value,) = value
-        if spec.field:
-            data[spec.field] = _plain(value)
-        else:
-            data.update(_plain(value))
-    return data
-
-
-def _text(value: str) -> Any:
-    return dg.MetadataValue.md(value) if "\n" in value or len(value) > 100 else value
-
-
-def _described(described: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        key: _text(value) if isinstance(value, str)
-        else value if isinstance(value, int | float)
-        else dg.MetadataValue.json(_plain(value))
-        for key, value in described.items()
-    }
-
-
-def call_metadata(calls: Sequence[StepMetadata]) -> dict[str, Any]:
-    """What the step's LLM calls cost (tokens, ms) and which requests they were."""
-    if not calls:
-        return {}
-    usage = sum((c.usage for c in calls), TokenUsage())
-    last = calls[-1]
-    return {
-        "provider": last.provider,
-        "model": last.model,
-        "llm_calls": sum(c.llm_calls for c in calls),
-        "journaled_calls": sum(c.journaled_calls for c in calls),
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": usage.cache_read_input_tokens,
-        "latency_ms": dg.MetadataValue.float(round(sum(c.latency_ms for c in calls), 1)),
-        "stop_reason": last.stop_reason or "",
-        "request_ids": ", ".join(r for c in calls for r in c.request_ids),
-        "attempt": last.attempt,
-    }
-
-
-def draft_metadata(draft: Draft) -> dict[str, Any]:
-    """A draft as a person reads it in the UI."""
-    return {
-        "draft": dg.MetadataValue.md(draft.text),
-        "revision": draft.revision,
-        "characters": len(draft.text),
-    }
-
-
-def _output_metadata(step: Step[Any, Any], output: Any, final: bool) -> dict[str, Any]:
-    metadata = _described(step.describe(output))
-    if isinstance(output, Draft):
-        metadata.update(draft_metadata(output))
-        if final:
-            metadata["text"] = dg.MetadataValue.md(output.text)
-    return metadata
 
 
 def _truthy(value: Any) -> bool:
@@ -313,14 +120,14 @@ def plain_op(
     def _op(context: dg.OpExecutionContext, **values: Any) -> Iterator[Any]:
         llm: LLMResource = context.resources.llm
         data = (
-            _checked_input(workflow_input, context.op_config)
+            checked_input(workflow_input, context.op_config)
             if workflow_input else step_input(inputs, values)
         )
         output, calls = run_step(
             context, llm, definition, step, lambda: data,
             failure_metadata=_outcome_failure_metadata(values, inputs),
         )
-        metadata = {**_output_metadata(step, output, final), **call_metadata(calls)}
+        metadata = {**output_metadata(step, output, final), **call_metadata(calls)}
         if final:
             _log_final(context, step, output)
         for branch in branches:
@@ -332,49 +139,11 @@ def plain_op(
     return _op
 
 
-def _checked_input(model: type[BaseModel], config: Mapping[str, Any]) -> dict[str, Any]:
-    """The run config checked by the workflow's input model.
-
-    Raises:
-        dg.Failure: A value breaks the model's rules; the message names each field.
-    """
-    try:
-        return model.model_validate(dict(config)).model_dump()
-    except ValidationError as err:
-        raise _failure(err, {}) from err
-    except pydantic.ValidationError as err:
-        details = [
-            FieldError(".".join(str(p) for p in e["loc"]) or "input", e["msg"])
-            for e in err.errors()
-        ]
-        raise _failure(ValidationError("invalid run input", details), {}) from err
-
-
-_SCALARS: dict[Any, Any] = {str: dg.String, int: dg.Int, float: dg.Float, bool: dg.Bool}
-
-
-def run_config_schema(model: type[BaseModel]) -> dict[str, dg.Field]:
-    """The launchpad form of an input model: its fields with descriptions and defaults.
-
-    Values are checked by the model when the step runs, so a bad value fails the step
-    with the model's message, naming the field and the limit.
-    """
-    fields = {}
-    for name, info in model.model_fields.items():
-        kind = _SCALARS.get(info.annotation, dg.Any)
-        if info.is_required():
-            fields[name] = dg.Field(kind, description=info.description)
-        else:
-            default = info.get_default(call_default_factory=True)
-            fields[name] = dg.Field(kind, default_value=default, description=info.description)
-    return fields
-
-
 def _run_checked(context: dg.OpExecutionContext, make: Callable[[], LoopState]) -> LoopState:
     try:
         return make()
     except ValidationError as err:
-        raise _failure(err, {}) from err
+        raise failure(err, {}) from err
 
 
 def _branch(branch: Branch, output: BaseModel) -> Iterator[Any]:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ecl_core.loop import MAX_REVISIONS_CAP, accept, check_brief
 from ecl_core.steps import critique, generate, revise
 from ecl_core.types import Critique, Draft
-from ecl_core.workflow.step import Step, StepContext, StepRegistry
+from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext, StepRegistry
 from ecl_core.workflow.summarize import (
     CombineSummariesStep,
     SplitSectionsStep,
@@ -81,6 +81,7 @@ class GenerateStep(Step[TopicInput, Draft]):
     name = "Generate a draft"
     input_model = TopicInput
     output_model = Draft
+    retry_policy = LLM_RETRY_POLICY
 
     def execute(self, context: StepContext, step_input: TopicInput) -> Draft:
         """Call the provider with the ``generate`` prompt."""
@@ -99,6 +100,7 @@ class CritiqueStep(Step[DraftInput, Critique]):
     name = "Critique a draft"
     input_model = DraftInput
     output_model = Critique
+    retry_policy = LLM_RETRY_POLICY
 
     def execute(self, context: StepContext, step_input: DraftInput) -> Critique:
         """Call the provider with the ``critique`` prompt (one repair request if unreadable)."""
@@ -117,6 +119,7 @@ class ReviseStep(Step[RevisionInput, Draft]):
     name = "Revise a draft"
     input_model = RevisionInput
     output_model = Draft
+    retry_policy = LLM_RETRY_POLICY
     revision_limit = MAX_REVISIONS_CAP
 
     def execute(self, context: StepContext, step_input: RevisionInput) -> Draft:

@@ -15,6 +15,7 @@ from ecl_core.llm.base import Provider
 from ecl_core.types import StepMetadata
 
 __all__ = [
+    "LLM_RETRY_POLICY",
     "ArtifactStore",
     "DirectoryArtifacts",
     "Step",
@@ -34,6 +35,13 @@ class StepRetryPolicy(BaseModel):
     initial_delay_s: float = Field(1.0, ge=0, description="Wait before the first retry, in s.")
     max_delay_s: float = Field(30.0, ge=0, description="Longest wait between attempts, in s.")
     multiplier: float = Field(2.0, ge=1, description="Factor applied to the wait each retry.")
+
+
+LLM_RETRY_POLICY = StepRetryPolicy(
+    max_attempts=3, initial_delay_s=30.0, max_delay_s=60.0, multiplier=2.0
+)
+"""For steps that call the LLM: retries for what outlasts the in-call retries (an open
+circuit breaker, an outage). The first wait is the breaker's default reset timeout, 30 s."""
 
 
 class ArtifactStore(Protocol):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecl_core.documents import MAX_DOCUMENT_BYTES, SplitDocument, split_sections
 from ecl_core.steps.summarize import combine_summaries, summarize_section
 from ecl_core.types import Draft
-from ecl_core.workflow.step import Step, StepContext
+from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
 
 __all__ = [
     "CombineSummariesStep",
@@ -96,6 +96,7 @@ class SummarizeSectionStep(Step[SectionInput, SectionSummary]):
     name = "Summarize a section"
     input_model = SectionInput
     output_model = SectionSummary
+    retry_policy = LLM_RETRY_POLICY
 
     def execute(self, context: StepContext, step_input: SectionInput) -> SectionSummary:
         """Call the provider with the ``summarize_section`` prompt."""
@@ -120,6 +121,7 @@ class CombineSummariesStep(Step[SummariesInput, Draft]):
     name = "Combine section summaries"
     input_model = SummariesInput
     output_model = Draft
+    retry_policy = LLM_RETRY_POLICY
 
     def execute(self, context: StepContext, step_input: SummariesInput) -> Draft:
         """Call the provider with the ``combine_summaries`` prompt."""

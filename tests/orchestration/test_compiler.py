@@ -12,10 +12,12 @@ import yaml
 from ecl_core.errors import ConfigError
 from ecl_core.workflow.builtin import default_registry
 from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError
+from ecl_core.workflow.step import StepRetryPolicy
 from ecl_dagster.compiler import build_job
 from ecl_dagster.io_managers import JsonIOManager
-from ecl_dagster.jobs import workflow_jobs
+from ecl_dagster.jobs import build_critique_revise, workflow_jobs
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.step_execution import dagster_retry_policy
 
 from jobrun import step_keys, stored_outputs
 from toy_steps import toy_registry
@@ -155,3 +157,19 @@ def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path
     assert f"{tmp_path / 'broken.yaml'}: steps 'a' -> 'b' -> 'a': dependency cycle" in (
         done.stdout + done.stderr
     )
+
+
+def test_llm_steps_share_the_anthropic_pool_and_retry_as_their_step_type_says():
+    job = build_critique_revise()
+    critique = job.graph.node_named("critique_draft_2").definition
+    policy = critique.retry_policy
+    assert (policy.max_retries, policy.delay, policy.backoff) == (2, 30.0, dg.Backoff.EXPONENTIAL)
+    assert critique.pool == "anthropic"
+    assert job.graph.node_named("final_draft").definition.pool is None
+
+
+def test_a_retry_policy_dagster_cannot_express_is_refused():
+    with pytest.raises(ConfigError, match="multiplier is 3.0; Dagster's backoff allows 1 or 2"):
+        dagster_retry_policy(StepRetryPolicy(multiplier=3), "slow")
+    with pytest.raises(ConfigError, match="waits 40 s before the last attempt; max_delay_s is 30"):
+        dagster_retry_policy(StepRetryPolicy(max_attempts=4, initial_delay_s=10), "slow")

@@ -1,0 +1,216 @@
+"""Running an ``ecl_core`` step inside an op: its input, its context, its failures.
+
+``run_step`` binds the step to log lines, journals its LLM calls under the run's lineage,
+and turns errors that a retry cannot fix into ``dg.Failure(allow_retries=False)``
+(style.md): permanent LLM errors, invalid input or output, configuration errors and
+MaxRevisionsExceeded. Transient errors and an open circuit breaker propagate, so the op's
+``RetryPolicy`` (from the step's own, ``dagster_retry_policy``) retries the step.
+"""
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pydantic
+import structlog
+from pydantic import BaseModel
+
+from ecl_core.errors import (
+    ConfigError,
+    FieldError,
+    LLMError,
+    MaxRevisionsExceeded,
+    PermanentLLMError,
+    ValidationError,
+)
+from ecl_core.llm.journal import journal_scope
+from ecl_core.logging import get_logger
+from ecl_core.types import StepMetadata
+from ecl_core.workflow.definition import StepDefinition
+from ecl_core.workflow.step import DirectoryArtifacts, Step, StepContext, StepRetryPolicy
+from ecl_dagster.resources import LLMResource
+
+__all__ = [
+    "ARTIFACTS_DIR",
+    "StepInput",
+    "checked_input",
+    "dagster_retry_policy",
+    "failure",
+    "run_config_schema",
+    "run_step",
+    "step_input",
+]
+
+ARTIFACTS_DIR = "ecl_artifacts"
+"""Steps' artifacts go to ``<storage>/ecl_artifacts/<run_id>/<step_key>/``."""
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """One input of an op: which dependency, and how its value enters the step's input.
+
+    Attributes:
+        name: The op input's name: the dependency's step id.
+        field: Put the whole value under this field of the step input; None merges its fields.
+        outcome: The value is a loop's fan-in of ``done`` outputs: one LoopState in a list.
+    """
+
+    name: str
+    field: str | None = None
+    outcome: bool = False
+
+
+def dagster_retry_policy(policy: StepRetryPolicy, type_name: str) -> dg.RetryPolicy:
+    """The step's retry policy as a Dagster ``RetryPolicy``.
+
+    Dagster's exponential backoff doubles the delay, so ``multiplier`` must be 1 or 2 and
+    the last wait (``initial_delay_s * multiplier ** (max_attempts - 2)``) at most
+    ``max_delay_s``.
+
+    Raises:
+        ConfigError: The policy cannot be expressed as a Dagster RetryPolicy.
+    """
+    if policy.multiplier not in (1, 2):
+        raise ConfigError(f"step type '{type_name}': retry_policy.multiplier is "
+                          f"{policy.multiplier}; Dagster's backoff allows 1 or 2")
+    last_wait = policy.initial_delay_s * policy.multiplier ** max(policy.max_attempts - 2, 0)
+    if last_wait > policy.max_delay_s:
+        raise ConfigError(f"step type '{type_name}': retry_policy waits {last_wait:g} s before "
+                          f"the last attempt; max_delay_s is {policy.max_delay_s:g}")
+    return dg.RetryPolicy(
+        max_retries=policy.max_attempts - 1,
+        delay=policy.initial_delay_s,
+        backoff=dg.Backoff.EXPONENTIAL if policy.multiplier == 2 else None,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
+
+
+@contextmanager
+def _step_scope(context: dg.OpExecutionContext) -> Iterator[str]:
+    """Bind the step to log lines and journal its LLM calls under the run's lineage."""
+    step_key = context.get_step_execution_context().step.key
+    lineage = context.run.root_run_id or context.run_id
+    with (
+        structlog.contextvars.bound_contextvars(
+            run_id=context.run_id,
+            job_name=context.job_name,
+            step_key=step_key,
+            step_attempt=context.retry_number + 1,
+        ),
+        journal_scope(lineage, step_key),
+    ):
+        yield step_key
+
+
+def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:
+    """A final failure (no retry) for ``err``, with metadata a person can act on.
+
+    Its type and message; the status code and request id of an LLM error, the fields of a
+    ValidationError, the attempts of MaxRevisionsExceeded, and ``extra``.
+    """
+    metadata: dict[str, Any] = {"error_type": type(err).__name__, **extra}
+    if isinstance(err, LLMError):
+        metadata["status_code"] = err.status_code
+        metadata["request_id"] = err.request_id
+    if isinstance(err, ValidationError):
+        metadata["fields"] = dg.MetadataValue.json(
+            [{"field": d.field, "problem": d.problem} for d in err.details]
+        )
+    if isinstance(err, MaxRevisionsExceeded):
+        metadata["attempts"] = err.attempts
+    return dg.Failure(
+        description=f"{type(err).__name__}: {err}", metadata=metadata, allow_retries=False
+    )
+
+
+def run_step(
+    context: dg.OpExecutionContext,
+    llm: LLMResource,
+    definition: StepDefinition,
+    step: Step[Any, Any],
+    data: Callable[[], Mapping[str, Any]],
+    failure_metadata: Mapping[str, Any] | None = None,
+) -> tuple[Any, list[StepMetadata]]:
+    """Run ``step`` on the input ``data()`` builds; return its output and its LLM calls.
+
+    Raises:
+        dg.Failure: For errors a retry cannot fix (see the module docstring).
+    """
+    with _step_scope(context) as step_key:
+        try:
+            storage = Path(context.instance.storage_directory())
+            step_context = StepContext(
+                provider=llm.llm,
+                run_id=context.run_id,
+                step_id=step_key,
+                attempt=context.retry_number + 1,
+                log=get_logger("ecl.step"),
+                artifacts=DirectoryArtifacts(storage / ARTIFACTS_DIR / context.run_id / step_key),
+                config={"max_tokens": llm.max_tokens, **definition.config},
+            )
+            return step.run(step_context, data()), step_context.calls
+        except (PermanentLLMError, ValidationError, ConfigError, MaxRevisionsExceeded) as err:
+            raise failure(err, failure_metadata or {}) from err
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def step_input(inputs: Sequence[StepInput], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The step's input data from the op's input values (see ``StepInput``)."""
+    data: dict[str, Any] = {}
+    for spec in inputs:
+        value = values[spec.name]
+        if spec.outcome:
+            (value,) = value
+        if spec.field:
+            data[spec.field] = _plain(value)
+        else:
+            data.update(_plain(value))
+    return data
+
+
+def checked_input(model: type[BaseModel], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config checked by the workflow's input model.
+
+    Raises:
+        dg.Failure: A value breaks the model's rules; the message names each field.
+    """
+    try:
+        return model.model_validate(dict(config)).model_dump()
+    except ValidationError as err:
+        raise failure(err, {}) from err
+    except pydantic.ValidationError as err:
+        details = [
+            FieldError(".".join(str(p) for p in e["loc"]) or "input", e["msg"])
+            for e in err.errors()
+        ]
+        raise failure(ValidationError("invalid run input", details), {}) from err
+
+
+_SCALARS: dict[Any, Any] = {str: dg.String, int: dg.Int, float: dg.Float, bool: dg.Bool}
+
+
+def run_config_schema(model: type[BaseModel]) -> dict[str, dg.Field]:
+    """The launchpad form of an input model: its fields with descriptions and defaults.
+
+    Values are checked by the model when the step runs, so a bad value fails the step
+    with the model's message, naming the field and the limit.
+    """
+    fields = {}
+    for name, info in model.model_fields.items():
+        kind = _SCALARS.get(info.annotation, dg.Any)
+        if info.is_required():
+            fields[name] = dg.Field(kind, description=info.description)
+        else:
+            default = info.get_default(call_default_factory=True)
+            fields[name] = dg.Field(kind, default_value=default, description=info.description)
+    return fields
