@@ -23,8 +23,6 @@ __all__ = [
     "default_registry",
 ]
 
-DEFAULT_MAX_TOKENS = 1024
-
 
 class CritiqueReviseInput(BaseModel):
     """Input of the critique-revise workflow (the launchpad form of ``critique_revise``).
@@ -70,9 +68,6 @@ class RevisionInput(BaseModel):
     critique: Critique
 
 
-def _max_tokens(context: StepContext) -> int:
-    return int(context.config.get("max_tokens", DEFAULT_MAX_TOKENS))
-
 
 class GenerateStep(Step[TopicInput, Draft]):
     """Write revision 0 of a draft on the topic."""
@@ -85,12 +80,10 @@ class GenerateStep(Step[TopicInput, Draft]):
 
     def execute(self, context: StepContext, step_input: TopicInput) -> Draft:
         """Call the provider with the ``generate`` prompt."""
-        result = generate(
-            context.provider, step_input.topic, max_tokens=_max_tokens(context),
+        return context.record(generate(
+            context.provider, step_input.topic, max_tokens=context.max_tokens,
             attempt=context.attempt,
-        )
-        context.calls.append(result.metadata)
-        return result.output
+        ))
 
 
 class CritiqueStep(Step[DraftInput, Critique]):
@@ -104,12 +97,10 @@ class CritiqueStep(Step[DraftInput, Critique]):
 
     def execute(self, context: StepContext, step_input: DraftInput) -> Critique:
         """Call the provider with the ``critique`` prompt (one repair request if unreadable)."""
-        result = critique(
-            context.provider, step_input.draft, max_tokens=_max_tokens(context),
+        return context.record(critique(
+            context.provider, step_input.draft, max_tokens=context.max_tokens,
             attempt=context.attempt,
-        )
-        context.calls.append(result.metadata)
-        return result.output
+        ))
 
 
 class ReviseStep(Step[RevisionInput, Draft]):
@@ -124,12 +115,10 @@ class ReviseStep(Step[RevisionInput, Draft]):
 
     def execute(self, context: StepContext, step_input: RevisionInput) -> Draft:
         """Call the provider with the ``revise`` prompt."""
-        result = revise(
+        return context.record(revise(
             context.provider, step_input.draft, step_input.critique,
-            max_tokens=_max_tokens(context), attempt=context.attempt,
-        )
-        context.calls.append(result.metadata)
-        return result.output
+            max_tokens=context.max_tokens, attempt=context.attempt,
+        ))
 
 
 class FinalDraftStep(Step[RevisionInput, Draft]):

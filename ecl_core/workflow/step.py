@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from ecl_core.errors import ConfigError, FieldError, ValidationError
 from ecl_core.llm.base import Provider
+from ecl_core.steps.base import StepResult
 from ecl_core.types import StepMetadata
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "StepRetryPolicy",
 ]
 
+DEFAULT_MAX_TOKENS = 1024
+T = TypeVar("T")
 InT = TypeVar("InT", bound=BaseModel)
 OutT = TypeVar("OutT", bound=BaseModel)
 
@@ -90,6 +93,16 @@ class StepContext:
     artifacts: ArtifactStore
     config: Mapping[str, Any] = field(default_factory=dict)
     calls: list[StepMetadata] = field(default_factory=list)
+
+    @property
+    def max_tokens(self) -> int:
+        """``config["max_tokens"]``, else 1,024: the bound on generated tokens per call."""
+        return int(self.config.get("max_tokens", DEFAULT_MAX_TOKENS))
+
+    def record(self, result: StepResult[T]) -> T:
+        """Keep ``result``'s metadata in ``calls`` and return its output."""
+        self.calls.append(result.metadata)
+        return result.output
 
 
 class Step(ABC, Generic[InT, OutT]):

@@ -18,8 +18,6 @@ __all__ = [
     "SummarizeSectionStep",
 ]
 
-DEFAULT_MAX_TOKENS = 1024
-
 
 class SummarizeDocumentInput(BaseModel):
     """Input of the summarize_document workflow (its launchpad form)."""
@@ -59,9 +57,6 @@ class SummariesInput(BaseModel):
     summaries: list[SectionSummary]
 
 
-def _max_tokens(context: StepContext) -> int:
-    return int(context.config.get("max_tokens", DEFAULT_MAX_TOKENS))
-
 
 class SplitSectionsStep(Step[SummarizeDocumentInput, SplitDocument]):
     """Read the document and cut it into sections (no LLM call).
@@ -100,14 +95,11 @@ class SummarizeSectionStep(Step[SectionInput, SectionSummary]):
 
     def execute(self, context: StepContext, step_input: SectionInput) -> SectionSummary:
         """Call the provider with the ``summarize_section`` prompt."""
-        result = summarize_section(
+        summary = context.record(summarize_section(
             context.provider, step_input.document, step_input.heading, step_input.text,
-            max_tokens=_max_tokens(context), attempt=context.attempt,
-        )
-        context.calls.append(result.metadata)
-        return SectionSummary(
-            index=step_input.index, heading=step_input.heading, summary=result.output
-        )
+            max_tokens=context.max_tokens, attempt=context.attempt,
+        ))
+        return SectionSummary(index=step_input.index, heading=step_input.heading, summary=summary)
 
     def describe(self, output: SectionSummary) -> dict[str, Any]:
         """The section and its summary."""
@@ -126,9 +118,7 @@ class CombineSummariesStep(Step[SummariesInput, Draft]):
     def execute(self, context: StepContext, step_input: SummariesInput) -> Draft:
         """Call the provider with the ``combine_summaries`` prompt."""
         ordered = sorted(step_input.summaries, key=lambda s: s.index)
-        result = combine_summaries(
+        return context.record(combine_summaries(
             context.provider, step_input.title, [(s.heading, s.summary) for s in ordered],
-            max_tokens=_max_tokens(context), attempt=context.attempt,
-        )
-        context.calls.append(result.metadata)
-        return result.output
+            max_tokens=context.max_tokens, attempt=context.attempt,
+        ))

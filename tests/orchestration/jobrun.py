@@ -1,6 +1,10 @@
 """Helpers to run the workflow jobs in process and read what a user would see."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,22 @@ def run_job(
     }
     return defs.get_job_def("critique_revise").execute_in_process(
         run_config=run_config, instance=instance, raise_on_error=False
+    )
+
+
+def dagster_job_execute(home: Path, job: str) -> subprocess.CompletedProcess[str]:
+    """``dagster job execute`` of ``job`` with ``examples/<job>.yaml``, as README says: from
+    the repo root, offline (no ANTHROPIC_* variables), on a SQLite instance in ``home``."""
+    root = Path(__file__).resolve().parents[2]
+    home.mkdir(exist_ok=True)
+    shutil.copy(root / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["DAGSTER_HOME"] = str(home)
+    dagster = Path(sys.executable).with_name("dagster")
+    return subprocess.run(
+        [str(dagster), "job", "execute", "-m", "ecl_dagster", "-j", job,
+         "-c", f"examples/{job}.yaml"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
     )
 
 

@@ -1,9 +1,5 @@
 """The code location loads, and the job is what the launchpad and the CLI show."""
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +7,8 @@ import dagster as dg
 from ecl_dagster import defs
 from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
+
+from jobrun import dagster_job_execute
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,16 +43,7 @@ def test_the_launchpad_form_has_topic_and_max_revisions_with_descriptions():
 
 def test_dagster_job_execute_runs_the_example_offline(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env["DAGSTER_HOME"] = str(home)
-    dagster = Path(sys.executable).with_name("dagster")
-    done = subprocess.run(
-        [str(dagster), "job", "execute", "-m", "ecl_dagster", "-j", "critique_revise",
-         "-c", "examples/critique_revise.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
+    done = dagster_job_execute(home, "critique_revise")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Final draft (revision 1)" in done.stderr
     assert "Offline draft" in done.stderr

@@ -1,10 +1,6 @@
 """summarize_document end to end: offline, over the Messages API, and re-executed from failure."""
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +12,7 @@ from ecl_dagster.definitions import defs
 
 from jobrun import (
     anthropic_llm,
+    dagster_job_execute,
     failure_text,
     reexecute_from_failure,
     step_failure,
@@ -144,17 +141,7 @@ def test_a_missing_document_fails_at_split_sections_naming_the_path(no_api_key, 
 
 
 def test_dagster_job_execute_runs_the_example_offline(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env["DAGSTER_HOME"] = str(home)
-    dagster = Path(sys.executable).with_name("dagster")
-    done = subprocess.run(
-        [str(dagster), "job", "execute", "-m", "ecl_dagster", "-j", "summarize_document",
-         "-c", "examples/summarize_document.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
+    done = dagster_job_execute(tmp_path / "dagster_home", "summarize_document")
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"Final draft \(revision \d\):", done.stderr)
     assert "This is a summary of Durable LLM workflows." in done.stderr
