@@ -5,7 +5,7 @@ op runs its step through ``step_execution.run_step`` (log context, journal, fail
 intent) and shows its output through ``metadata``.
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,15 +68,18 @@ def _truthy(value: Any) -> bool:
     return not (value is None or value is False or value in ("", [], {}))
 
 
-def _loop_entry(output: Draft, loop: RevisionLoop, data: Mapping[str, Any]) -> LoopState:
+def _revision_bound(loop: RevisionLoop, data: Mapping[str, Any]) -> int:
+    """The loop's bound for this run: ``max_iterations``, or lower from the run config.
+
+    Raises:
+        dg.Failure: The ``max_iterations_from`` field is not 0 to ``max_iterations``.
+    """
     bound = loop.max_iterations or 0
     wanted = data.get(loop.max_iterations_from, bound) if loop.max_iterations_from else bound
-    if not isinstance(wanted, int) or not 0 <= wanted <= bound:
-        raise ValidationError(
-            "invalid run input",
-            [FieldError(str(loop.max_iterations_from), f"is {wanted}; it must be 0 to {bound}")],
-        )
-    return LoopState(max_revisions=wanted, draft=output)
+    if isinstance(wanted, int) and 0 <= wanted <= bound:
+        return wanted
+    problem = FieldError(str(loop.max_iterations_from), f"is {wanted}; it must be 0 to {bound}")
+    raise failure(ValidationError("invalid run input", [problem]), {})
 
 
 def plain_op(
@@ -123,8 +126,9 @@ def plain_op(
             checked_input(workflow_input, context.op_config)
             if workflow_input else step_input(inputs, values)
         )
+        bound = _revision_bound(loop, data) if loop is not None else None
         output, calls = run_step(
-            context, llm, definition, step, lambda: data,
+            context, llm, definition, step, data,
             failure_metadata=_outcome_failure_metadata(values, inputs),
         )
         metadata = {**output_metadata(step, output, final), **call_metadata(calls)}
@@ -132,18 +136,11 @@ def plain_op(
             _log_final(context, step, output)
         for branch in branches:
             yield from _branch(branch, output)
-        if loop is not None:
-            output = _run_checked(context, lambda: _loop_entry(output, loop, data))
+        if bound is not None:
+            output = LoopState(max_revisions=bound, draft=output)
         yield dg.Output(output, output_name="result", metadata=metadata)
 
     return _op
-
-
-def _run_checked(context: dg.OpExecutionContext, make: Callable[[], LoopState]) -> LoopState:
-    try:
-        return make()
-    except ValidationError as err:
-        raise failure(err, {}) from err
 
 
 def _branch(branch: Branch, output: BaseModel) -> Iterator[Any]:
@@ -203,7 +200,7 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
     def _op(context: dg.OpExecutionContext, drafts: list[LoopState]) -> Iterator[Any]:
         (state,) = drafts
         verdict, calls = run_step(
-            context, context.resources.llm, definition, step, lambda: {"draft": state.draft}
+            context, context.resources.llm, definition, step, {"draft": state.draft}
         )
         if not isinstance(verdict, Critique):
             raise dg.Failure(f"validator '{definition.id}' must return a Critique",
@@ -241,7 +238,7 @@ def reviser_op(name: str, definition: StepDefinition, step: Step[Any, Any]) -> d
         feedback = state.critique
         revised, calls = run_step(
             context, context.resources.llm, definition, step,
-            lambda: {"draft": state.draft, "critique": feedback},
+            {"draft": state.draft, "critique": feedback},
         )
         context.add_output_metadata({
             **draft_metadata(revised),

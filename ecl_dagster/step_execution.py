@@ -7,7 +7,7 @@ MaxRevisionsExceeded. Transient errors and an open circuit breaker propagate, so
 ``RetryPolicy`` (from the step's own, ``dagster_retry_policy``) retries the step.
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,10 +131,10 @@ def run_step(
     llm: LLMResource,
     definition: StepDefinition,
     step: Step[Any, Any],
-    data: Callable[[], Mapping[str, Any]],
+    data: Mapping[str, Any],
     failure_metadata: Mapping[str, Any] | None = None,
 ) -> tuple[Any, list[StepMetadata]]:
-    """Run ``step`` on the input ``data()`` builds; return its output and its LLM calls.
+    """Run ``step`` on the input ``data``; return its output and the metadata of its LLM calls.
 
     Raises:
         dg.Failure: For errors a retry cannot fix (see the module docstring).
@@ -151,7 +151,7 @@ def run_step(
                 artifacts=DirectoryArtifacts(storage / ARTIFACTS_DIR / context.run_id / step_key),
                 config={"max_tokens": llm.max_tokens, **definition.config},
             )
-            return step.run(step_context, data()), step_context.calls
+            return step.run(step_context, data), step_context.calls
         except (PermanentLLMError, ValidationError, ConfigError, MaxRevisionsExceeded) as err:
             raise failure(err, failure_metadata or {}) from err
 

@@ -19,7 +19,7 @@ from ecl_dagster.jobs import build_critique_revise, workflow_jobs
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.step_execution import dagster_retry_policy
 
-from jobrun import step_keys, stored_outputs
+from jobrun import anthropic_llm, failure_text, step_failure, step_keys, stored_outputs
 from toy_steps import toy_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,3 +173,23 @@ def test_a_retry_policy_dagster_cannot_express_is_refused():
         dagster_retry_policy(StepRetryPolicy(multiplier=3), "slow")
     with pytest.raises(ConfigError, match="waits 40 s before the last attempt; max_delay_s is 30"):
         dagster_retry_policy(StepRetryPolicy(max_attempts=4, initial_delay_s=10), "slow")
+
+
+def test_a_run_time_bound_above_the_loop_is_refused_before_any_llm_call(
+    messages_api, api_key, instance
+):
+    workflow = yaml.safe_load((ROOT / "workflows" / "critique_revise.yaml").read_text())
+    workflow["input"] = "toy_steps:LooseBrief"
+    job = build_job(WorkflowDefinition.model_validate(workflow), default_registry())
+    result = job.execute_in_process(
+        run_config={"ops": {"generate_draft": {"config": {"topic": "Tea", "max_revisions": 5}}},
+                    "resources": {"llm": {"config": anthropic_llm(messages_api)}}},
+        instance=instance,
+        resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert "max_revisions: is 5; it must be 0 to 3" in failure_text(
+        step_failure(result, "generate_draft")
+    )
+    assert messages_api.requests == []

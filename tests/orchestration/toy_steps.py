@@ -75,3 +75,10 @@ class AnnounceStep(Step[Total, Note]):
 
 def toy_registry() -> StepRegistry:
     return StepRegistry([NumbersStep, SquareStep, TotalStep, AnnounceStep])
+
+
+class LooseBrief(BaseModel):
+    """A critique-revise input that leaves the revision bound to the compiler to check."""
+
+    topic: str
+    max_revisions: int = 3
