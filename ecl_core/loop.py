@@ -20,7 +20,6 @@ __all__ = [
     "LoopState",
     "accept",
     "check_brief",
-    "final_draft",
     "next_action",
 ]
 
@@ -87,14 +86,3 @@ def accept(draft: Draft, critique: Critique) -> Draft:
         return draft
     raise MaxRevisionsExceeded(attempts=draft.revision, last_feedback=critique.feedback)
 
-
-def final_draft(state: LoopState) -> Draft:
-    """The accepted draft of a finished loop.
-
-    Raises:
-        ValueError: ``state`` has no critique yet.
-        MaxRevisionsExceeded: The last critique did not pass.
-    """
-    if state.critique is None:
-        raise ValueError("final_draft needs a critiqued draft")
-    return accept(state.draft, state.critique)
