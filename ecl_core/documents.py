@@ -15,6 +15,8 @@ from ecl_core.errors import FieldError, ValidationError
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
+    "MAX_SECTIONS",
+    "MAX_SECTION_CHARS",
     "SUFFIXES",
     "Section",
     "SplitDocument",
@@ -24,6 +26,10 @@ __all__ = [
 
 MAX_DOCUMENT_BYTES = 1_048_576
 """The largest document accepted: 1 MB (1,048,576 bytes), the summarize_document limit."""
+MAX_SECTION_CHARS = 8000
+"""The longest section, in characters, unless a workflow's step config says otherwise."""
+MAX_SECTIONS = 50
+"""The most sections a document may have, so that one file cannot start hundreds of calls."""
 SUFFIXES = (".txt", ".md", ".markdown")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -98,7 +104,7 @@ def _cut(text: str, limit: int) -> list[str]:
 
 
 def split_sections(
-    path: Path, *, max_section_chars: int = 8000, max_sections: int = 50
+    path: Path, *, max_section_chars: int = MAX_SECTION_CHARS, max_sections: int = MAX_SECTIONS
 ) -> SplitDocument:
     """Read ``path`` and split it into sections (see the module docstring).
 

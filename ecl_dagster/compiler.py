@@ -19,20 +19,17 @@ One op per step occurrence, named by the step id:
     entry -> validator_0 -(revise)-> reviser_1 -> validator_1 -> ... -> validator_n
                   \-(done)-----------------------------\-(done)-------------\-> after
 
-Unsupported shapes raise ``ConfigError`` naming the step: depending on a reviser,
-for_each or a conditional over a mapped step or a loop validator, a conditional into a
-for_each step.
+Shapes it cannot build (depending on a reviser, for_each or a conditional over a mapped
+step or a loop validator, a conditional into a for_each step, a loop whose steps do not
+write drafts and critiques) are refused by ``validate`` first, with file, step and rule.
 """
 
 from typing import Any
 
 import dagster as dg
 
-from ecl_core.errors import ConfigError
 from ecl_core.workflow.definition import (
-    Conditional,
     RevisionLoop,
-    Sequential,
     StepDefinition,
     WorkflowDefinition,
     input_model,
@@ -54,67 +51,39 @@ RUN_RETRY_TAGS = {
 }
 """Resume a run whose worker died from the failed step (needs run_retries in dagster.yaml)."""
 
+
+
 class _Compiler:
+    """Builds the ops of a validated workflow and invokes them inside a job body."""
+
     def __init__(self, workflow: WorkflowDefinition, registry: StepRegistry) -> None:
         self.workflow = workflow
         self.steps: dict[str, Step[Any, Any]] = {
             s.id: registry.get(s.type)() for s in workflow.steps
         }
         self.loops = {loop.validator: loop for loop in workflow.loops()}
-        self.revisers = {loop.reviser: loop for loop in workflow.loops()}
-        self.entries = {self._step(v).depends_on[0]: loop for v, loop in self.loops.items()}
-        self.mapped = {s.id for s in workflow.steps if s.for_each}
-        self.conditions = {
-            (t.from_, t.to): t.condition for t in workflow.transitions
-            if isinstance(t, Conditional)
+        self.revisers = {loop.reviser for loop in workflow.loops()}
+        self.entries = {
+            workflow.dependencies(v)[0]: loop for v, loop in self.loops.items()
         }
-        edges = workflow.edges()
-        self.sources = {source for source, _ in edges}
+        self.mapped = {s.id for s in workflow.steps if s.for_each}
+        self.conditions = workflow.conditions()
+        self.sources = {source for source, _ in workflow.edges()}
         self.input_model = input_model(workflow)
-
-    def _step(self, step_id: str) -> StepDefinition:
-        return self.workflow.step(step_id)
-
-    def _fail(self, step_id: str, rule: str) -> ConfigError:
-        return ConfigError(f"{self.workflow.source}: step '{step_id}': {rule}")
-
-    def dependencies(self, step: StepDefinition) -> list[str]:
-        extra = [
-            t.from_ for t in self.workflow.transitions
-            if isinstance(t, Sequential | Conditional) and t.to == step.id
-        ]
-        return list(dict.fromkeys([*step.depends_on, *extra]))
-
-    def check(self, step: StepDefinition) -> None:
-        for dep in self.dependencies(step):
-            if dep in self.revisers:
-                raise self._fail(step.id, f"depends on reviser '{dep}'; depend on the loop's "
-                                          f"validator '{self.revisers[dep].validator}' instead")
-            if (dep, step.id) in self.conditions and (dep in self.mapped or dep in self.loops):
-                raise self._fail(step.id, f"a conditional transition from '{dep}' needs a "
-                                          "plain step (not for_each, not a loop validator)")
-            if (dep, step.id) in self.conditions and step.for_each:
-                raise self._fail(step.id, "a for_each step cannot be the end of a conditional")
-        if step.for_each and (step.depends_on[0] in self.mapped | set(self.loops)):
-            raise self._fail(step.id, f"for_each over '{step.depends_on[0]}', a for_each step "
-                                      "or loop validator, is not supported")
 
     def branches(self, step: StepDefinition) -> list[Branch]:
         found = [
             Branch(name=f"when_{to}", condition=condition)
             for (source, to), condition in self.conditions.items() if source == step.id
         ]
-        found += [
+        return found + [
             Branch(name=f"each_{s.id}", for_each=s.for_each)
-            for s in self.workflow.steps if s.for_each and s.depends_on[0] == step.id
+            for s in self.workflow.steps
+            if s.for_each and self.workflow.dependencies(s.id) == [step.id]
         ]
-        if found and step.id in self.mapped:
-            raise self._fail(step.id, "a for_each step cannot start conditionals or fan-outs")
-        return found
 
     def op(self, step: StepDefinition) -> dg.OpDefinition:
-        self.check(step)
-        dependencies = self.dependencies(step)
+        dependencies = self.workflow.dependencies(step.id)
         fields = {dep: name for name, dep in step.inputs.items()}
         inputs = [
             StepInput(
@@ -132,7 +101,7 @@ class _Compiler:
             workflow_input=None if dependencies else self.input_model,
             branches=self.branches(step),
             loop=self.entries.get(step.id),
-            final=step.id not in self.sources and step.id not in self.revisers,
+            final=step.id not in self.sources,
         )
 
     def compose(self) -> None:
@@ -150,28 +119,30 @@ class _Compiler:
             return outputs[dep][name]
 
         for step_id in topological_order(self.workflow):
-            step = self._step(step_id)
+            step = self.workflow.step(step_id)
             if step_id in self.revisers:
                 continue
             if step_id in self.loops:
                 outcomes[step_id] = self.unroll(self.loops[step_id], outputs)
                 continue
             op = self.op(step)
+            dependencies = self.workflow.dependencies(step_id)
             if step.for_each:
-                (parent,) = step.depends_on
+                (parent,) = dependencies
                 mapped[step_id] = outputs[parent][f"each_{step_id}"].map(op)
                 continue
-            invoked = op(**{dep: source(dep, step_id) for dep in self.dependencies(step)})
+            invoked = op(**{dep: source(dep, step_id) for dep in dependencies})
             names = list(op.outs)
             outputs[step_id] = (
                 {names[0]: invoked} if len(names) == 1 else dict(zip(names, invoked, strict=True))
             )
 
     def unroll(self, loop: RevisionLoop, outputs: dict[str, dict[str, Any]]) -> list[Any]:
-        validator, reviser = self._step(loop.validator), self._step(loop.reviser)
+        validator, reviser = self.workflow.step(loop.validator), self.workflow.step(loop.reviser)
         validate_op = validator_op(validator.id, validator, self.steps[validator.id])
         revise_op = reviser_op(reviser.id, reviser, self.steps[reviser.id])
-        entry = outputs[validator.depends_on[0]]["result"]
+        (entry_step,) = self.workflow.dependencies(validator.id)
+        entry = outputs[entry_step]["result"]
         to_revise, done = validate_op.alias(f"{validator.id}_0")([entry])
         done_outputs = [done]
         for level in range(1, (loop.max_iterations or 0) + 1):
@@ -196,7 +167,6 @@ def build_job(
 
     Raises:
         WorkflowValidationError: The definition breaks a rule of ``validate``.
-        ConfigError: A shape the compiler does not support (the message names the step).
     """
     validate(workflow, registry)
     compiler = _Compiler(workflow, registry)

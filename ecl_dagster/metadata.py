@@ -4,20 +4,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
-from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from ecl_core.types import Draft, StepMetadata, TokenUsage
 from ecl_core.workflow.step import Step
 
 __all__ = ["call_metadata", "draft_metadata", "output_metadata"]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _text(value: str) -> Any:
@@ -28,7 +20,7 @@ def _described(described: Mapping[str, Any]) -> dict[str, Any]:
     return {
         key: _text(value) if isinstance(value, str)
         else value if isinstance(value, int | float)
-        else dg.MetadataValue.json(_plain(value))
+        else dg.MetadataValue.json(to_jsonable_python(value))
         for key, value in described.items()
     }
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.loop import LoopState, next_action
-from ecl_core.types import Critique, Draft
+from ecl_core.types import Draft
 from ecl_core.workflow.definition import RevisionLoop, StepDefinition
 from ecl_core.workflow.step import Step
 from ecl_dagster.metadata import call_metadata, draft_metadata, output_metadata
@@ -185,6 +185,7 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
     Its input ``drafts`` holds exactly one ``LoopState``: the level's draft, fanned in from
     the level above. ``revise`` is a dynamic output with zero or one item, mapping key
     ``revision_<k>``; a level whose ``revise`` output is empty is skipped, not failed.
+    ``validate`` has checked that the step writes a Critique.
     """
 
     @dg.op(
@@ -202,9 +203,6 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
         verdict, calls = run_step(
             context, context.resources.llm, definition, step, {"draft": state.draft}
         )
-        if not isinstance(verdict, Critique):
-            raise dg.Failure(f"validator '{definition.id}' must return a Critique",
-                             allow_retries=False)
         reviewed = state.model_copy(update={"critique": verdict})
         action = next_action(reviewed)
         metadata = {
@@ -232,10 +230,8 @@ def reviser_op(name: str, definition: StepDefinition, step: Step[Any, Any]) -> d
 
     @dg.op(name=name, ins={"state": dg.In()}, required_resource_keys={"llm"}, **_op_options(step))
     def _op(context: dg.OpExecutionContext, state: LoopState) -> LoopState:
-        if state.critique is None:
-            raise dg.Failure(f"reviser '{definition.id}' got a draft with no critique",
-                             allow_retries=False)
         feedback = state.critique
+        assert feedback is not None, "the validator emits only critiqued drafts on revise"
         revised, calls = run_step(
             context, context.resources.llm, definition, step,
             {"draft": state.draft, "critique": feedback},

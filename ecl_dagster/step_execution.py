@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pydantic
 import structlog
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from ecl_core.errors import (
     ConfigError,
-    FieldError,
     LLMError,
     MaxRevisionsExceeded,
     PermanentLLMError,
@@ -30,7 +29,13 @@ from ecl_core.llm.journal import journal_scope
 from ecl_core.logging import get_logger
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.definition import StepDefinition
-from ecl_core.workflow.step import DirectoryArtifacts, Step, StepContext, StepRetryPolicy
+from ecl_core.workflow.step import (
+    DirectoryArtifacts,
+    Step,
+    StepContext,
+    StepRetryPolicy,
+    validated,
+)
 from ecl_dagster.resources import LLMResource
 
 __all__ = [
@@ -156,14 +161,6 @@ def run_step(
             raise failure(err, failure_metadata or {}) from err
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def step_input(inputs: Sequence[StepInput], values: Mapping[str, Any]) -> dict[str, Any]:
     """The step's input data from the op's input values (see ``StepInput``)."""
     data: dict[str, Any] = {}
@@ -172,9 +169,9 @@ def step_input(inputs: Sequence[StepInput], values: Mapping[str, Any]) -> dict[s
         if spec.outcome:
             (value,) = value
         if spec.field:
-            data[spec.field] = _plain(value)
+            data[spec.field] = to_jsonable_python(value)
         else:
-            data.update(_plain(value))
+            data.update(to_jsonable_python(value))
     return data
 
 
@@ -185,15 +182,9 @@ def checked_input(model: type[BaseModel], config: Mapping[str, Any]) -> dict[str
         dg.Failure: A value breaks the model's rules; the message names each field.
     """
     try:
-        return model.model_validate(dict(config)).model_dump()
+        return validated(model, dict(config), "", "invalid run input").model_dump()
     except ValidationError as err:
         raise failure(err, {}) from err
-    except pydantic.ValidationError as err:
-        details = [
-            FieldError(".".join(str(p) for p in e["loc"]) or "input", e["msg"])
-            for e in err.errors()
-        ]
-        raise failure(ValidationError("invalid run input", details), {}) from err
 
 
 _SCALARS: dict[Any, Any] = {str: dg.String, int: dg.Int, float: dg.Float, bool: dg.Bool}

@@ -43,6 +43,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecl_core.errors import ConfigError, ECLError
+from ecl_core.types import Critique, Draft
 from ecl_core.workflow.step import StepRegistry
 
 __all__ = [
@@ -144,6 +145,15 @@ class WorkflowDefinition(_Model):
         ]
         return found
 
+    def dependencies(self, step_id: str) -> list[str]:
+        """The steps whose outputs ``step_id`` takes, in declaration order, without repeats."""
+        return list(dict.fromkeys(source for source, target in self.edges() if target == step_id))
+
+    def conditions(self) -> dict[tuple[str, str], str]:
+        """The JMESPath condition of each conditional transition, by (from, to)."""
+        return {(t.from_, t.to): t.condition for t in self.transitions
+                if isinstance(t, Conditional)}
+
     def loops(self) -> list[RevisionLoop]:
         """The revision loops."""
         return [t for t in self.transitions if isinstance(t, RevisionLoop)]
@@ -243,21 +253,16 @@ def input_model(workflow: WorkflowDefinition) -> type[BaseModel]:
     return model
 
 
-def _check_input(workflow: WorkflowDefinition) -> str | None:
-    try:
-        input_model(workflow)
-    except ConfigError as err:
-        return str(err)
-    return None
-
-
 def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
     """Check a workflow's wiring.
 
     Rules: unique step ids; known step types; dependencies, revision sources and
     transition ends that name steps; no dependency cycle; every revision loop bounded by
     1 to 10 iterations and by its reviser's revision limit; JMESPath conditions that
-    parse; an importable input model.
+    parse; an importable input model. Shapes the Dagster compiler builds: a loop's entry
+    and reviser write a Draft and its validator a Critique; ``for_each`` names a field
+    of its dependency's output and follows a plain step; nothing depends on a reviser;
+    conditionals run between plain steps.
 
     Raises:
         WorkflowValidationError: Every broken rule, each with file, step and rule.
@@ -267,8 +272,10 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
     def problem(where: str, rule: str) -> None:
         problems.append(Problem(file=workflow.source, step=where, rule=rule))
 
-    if (error := _check_input(workflow)) is not None:
-        problem(f"workflow '{workflow.id}'", error)
+    try:
+        input_model(workflow)
+    except ConfigError as err:
+        problem(f"workflow '{workflow.id}'", str(err))
     ids = [s.id for s in workflow.steps]
     known = set(ids)
     for step_id in sorted({i for i in ids if ids.count(i) > 1}):
@@ -287,8 +294,11 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
         for field_name, dep in step.inputs.items():
             if dep not in step.depends_on:
                 problem(where, f"inputs.{field_name} names '{dep}', which is not in depends_on")
-        if step.for_each is not None and len(step.depends_on) != 1:
-            problem(where, f"for_each needs exactly one dependency, not {len(step.depends_on)}")
+        if step.for_each is not None and len(workflow.dependencies(step.id)) != 1:
+            problem(where, "for_each needs exactly one dependency, not "
+                           f"{len(workflow.dependencies(step.id))}")
+        for rule in _shape_problems(step, workflow, registry):
+            problem(where, rule)
     for number, transition in enumerate(workflow.transitions, start=1):
         where = f"transition {number} ({transition.kind})"
         ends = (
@@ -314,6 +324,51 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
         raise WorkflowValidationError(problems)
 
 
+def _output_model(registry: StepRegistry, type_name: str) -> type[BaseModel] | None:
+    try:
+        return registry.get(type_name).output_model
+    except ConfigError:
+        return None  # reported as an unknown step type
+
+
+def _shape_problems(
+    step: StepDefinition, workflow: WorkflowDefinition, registry: StepRegistry
+) -> list[str]:
+    """What the compiler cannot build around ``step``: loops, fan-outs, conditionals."""
+    loops = workflow.loops()
+    revisers = {loop.reviser: loop.validator for loop in loops}
+    validators = {loop.validator for loop in loops}
+    by_id = {s.id: s for s in workflow.steps}
+    mapped = {s.id for s in workflow.steps if s.for_each}
+    conditions = workflow.conditions()
+    found = []
+    for dep in workflow.dependencies(step.id):
+        if dep in revisers:
+            found.append(f"depends on reviser '{dep}'; depend on the loop's validator "
+                         f"'{revisers[dep]}' instead")
+        if (dep, step.id) in conditions and (dep in mapped or dep in validators):
+            found.append(f"a conditional transition from '{dep}' needs a plain step "
+                         "(not for_each, not a loop validator)")
+        if (dep, step.id) in conditions and step.for_each:
+            found.append("a for_each step cannot be the end of a conditional")
+    if step.for_each and len(workflow.dependencies(step.id)) == 1:
+        (parent,) = workflow.dependencies(step.id)
+        output = _output_model(registry, by_id[parent].type) if parent in by_id else None
+        if parent in mapped or parent in validators:
+            found.append(f"for_each over '{parent}', a for_each step or loop validator, "
+                         "is not supported")
+        elif output is not None and step.for_each not in output.model_fields:
+            found.append(f"for_each: '{step.for_each}' is not a field of '{parent}''s output "
+                         f"({output.__name__}: {', '.join(output.model_fields)})")
+    return found
+
+
+def _writes(registry: StepRegistry, step: StepDefinition, model: type[BaseModel]) -> bool:
+    """Whether ``step``'s type writes ``model`` (an unknown type is reported elsewhere)."""
+    output = _output_model(registry, step.type)
+    return output is None or issubclass(output, model)
+
+
 def _loop_problems(
     loop: RevisionLoop, workflow: WorkflowDefinition, registry: StepRegistry
 ) -> list[str]:
@@ -327,27 +382,33 @@ def _loop_problems(
     by_id = {s.id: s for s in workflow.steps}
     reviser, validator = by_id.get(loop.reviser), by_id.get(loop.validator)
     if validator is not None:
-        entry = by_id.get(validator.depends_on[0]) if len(validator.depends_on) == 1 else None
-        if len(validator.depends_on) != 1:
+        inputs = workflow.dependencies(validator.id)
+        entry = by_id.get(inputs[0]) if len(inputs) == 1 else None
+        if len(inputs) != 1:
             found.append(f"validator '{validator.id}' needs exactly one dependency (the step "
-                         f"that writes the first draft), not {len(validator.depends_on)}")
+                         f"that writes the first draft), not {len(inputs)}")
         elif entry is not None and entry.for_each:
             found.append(f"the entry step '{entry.id}' is a for_each step; a loop starts "
                          "from one draft")
-        elif entry is not None and entry.depends_on and loop.max_iterations_from:
+        elif entry is not None and workflow.dependencies(entry.id) and loop.max_iterations_from:
             found.append(f"max_iterations_from needs the entry step '{entry.id}' to take "
                          "the workflow input (no depends_on)")
+        if entry is not None and not _writes(registry, entry, Draft):
+            found.append(f"the entry step '{entry.id}' must write a Draft")
+        if not _writes(registry, validator, Critique):
+            found.append(f"validator '{validator.id}' must write a Critique")
     if reviser is not None:
+        if not _writes(registry, reviser, Draft):
+            found.append(f"reviser '{reviser.id}' must write a Draft")
         if reviser.revision_source != loop.validator:
             found.append(f"reviser '{reviser.id}' needs revision_source: {loop.validator}")
-        if reviser.depends_on or reviser.for_each:
+        if workflow.dependencies(reviser.id) or reviser.for_each:
             found.append(f"reviser '{reviser.id}' takes only its validator's verdict; "
                          "remove its depends_on and for_each")
-        if reviser.type in registry:
-            limit = registry.get(reviser.type).revision_limit
-            if limit is not None and bound > limit:
-                found.append(f"max_iterations is {bound}; step type '{reviser.type}' allows "
-                             f"at most {limit} revisions")
+        limit = registry.get(reviser.type).revision_limit if reviser.type in registry else None
+        if limit is not None and bound > limit:
+            found.append(f"max_iterations is {bound}; step type '{reviser.type}' allows "
+                         f"at most {limit} revisions")
     return found
 
 

@@ -23,10 +23,12 @@ __all__ = [
     "StepContext",
     "StepRegistry",
     "StepRetryPolicy",
+    "validated",
 ]
 
 DEFAULT_MAX_TOKENS = 1024
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 InT = TypeVar("InT", bound=BaseModel)
 OutT = TypeVar("OutT", bound=BaseModel)
 
@@ -105,6 +107,24 @@ class StepContext:
         return result.output
 
 
+def validated(model: type[M], data: Any, where: str, message: str) -> M:
+    """``model.model_validate(data)``, with pydantic's errors as one ECL ValidationError.
+
+    Raises:
+        ValidationError: ``message``, with a detail per broken field named ``<where>.<field>``
+            (just ``<field>`` when ``where`` is empty).
+    """
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as err:
+        prefix = [where] if where else []
+        details = [
+            FieldError(".".join([*prefix, *(str(p) for p in e["loc"])]) or "input", e["msg"])
+            for e in err.errors()
+        ]
+        raise ValidationError(message, details) from None
+
+
 class Step(ABC, Generic[InT, OutT]):
     """One kind of step: typed input and output, validation hooks, retries, a revision limit.
 
@@ -146,15 +166,7 @@ class Step(ABC, Generic[InT, OutT]):
         return self._validated(self.output_model, data, "output")  # type: ignore[return-value]
 
     def _validated(self, model: type[BaseModel], data: Any, where: str) -> BaseModel:
-        try:
-            return model.model_validate(data)
-        except pydantic.ValidationError as err:
-            details = [
-                FieldError(".".join([where, *(str(p) for p in e["loc"])]), e["msg"])
-                for e in err.errors()
-            ]
-            message = f"step type '{self.type_name}': invalid {where}"
-            raise ValidationError(message, details) from None
+        return validated(model, data, where, f"step type '{self.type_name}': invalid {where}")
 
     @abstractmethod
     def execute(self, context: StepContext, step_input: InT) -> OutT:

@@ -5,7 +5,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecl_core.documents import MAX_DOCUMENT_BYTES, SplitDocument, split_sections
+from ecl_core.documents import (
+    MAX_DOCUMENT_BYTES,
+    MAX_SECTION_CHARS,
+    MAX_SECTIONS,
+    SplitDocument,
+    split_sections,
+)
 from ecl_core.steps.summarize import combine_summaries, summarize_section
 from ecl_core.types import Draft
 from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
@@ -74,8 +80,8 @@ class SplitSectionsStep(Step[SummarizeDocumentInput, SplitDocument]):
         """Read ``step_input.path`` (ValidationError on field ``path`` if unusable) and split it."""
         return split_sections(
             Path(step_input.path),
-            max_section_chars=int(context.config.get("max_section_chars", 8000)),
-            max_sections=int(context.config.get("max_sections", 50)),
+            max_section_chars=int(context.config.get("max_section_chars", MAX_SECTION_CHARS)),
+            max_sections=int(context.config.get("max_sections", MAX_SECTIONS)),
         )
 
     def describe(self, output: SplitDocument) -> dict[str, Any]:

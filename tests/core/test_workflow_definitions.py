@@ -102,6 +102,26 @@ def _loop(bound):
          [_loop(3) | {"max_iterations_from": "max_revisions"}],
          "workflows/w.yaml: transition 1 (revision_loop): max_iterations_from needs the entry "
          "step 'g' to take the workflow input (no depends_on)"),
+        ([GEN, CRIT | {"type": "generate"}, REV], [_loop(3)],
+         "workflows/w.yaml: transition 1 (revision_loop): validator 'c' must write a Critique"),
+        ([GEN, CRIT, REV | {"type": "critique"}], [_loop(3)],
+         "workflows/w.yaml: transition 1 (revision_loop): reviser 'r' must write a Draft"),
+        ([GEN, CRIT | {"for_each": "pages"}], [],
+         "workflows/w.yaml: step 'c': for_each: 'pages' is not a field of 'g''s output "
+         "(Draft: topic, text, revision)"),
+        ([{"id": "s", "type": "split_sections"},
+          {"id": "m", "type": "summarize_section", "depends_on": ["s"], "for_each": "sections"},
+          {"id": "n", "type": "summarize_section", "depends_on": ["m"], "for_each": "x"}], [],
+         "workflows/w.yaml: step 'n': for_each over 'm', a for_each step or loop validator, "
+         "is not supported"),
+        ([GEN, CRIT, REV, {"id": "f", "type": "final_draft"}],
+         [_loop(3), {"kind": "conditional", "from": "c", "to": "f", "condition": "draft"}],
+         "workflows/w.yaml: step 'f': a conditional transition from 'c' needs a plain step "
+         "(not for_each, not a loop validator)"),
+        ([{"id": "s", "type": "split_sections"},
+          {"id": "m", "type": "summarize_section", "for_each": "sections"}],
+         [{"kind": "conditional", "from": "s", "to": "m", "condition": "title"}],
+         "workflows/w.yaml: step 'm': a for_each step cannot be the end of a conditional"),
     ],
     ids=[
         "duplicate-id", "unknown-type", "unknown-dependency", "unknown-revision-source",
@@ -110,7 +130,10 @@ def _loop(bound):
         "loop-above-step-limit", "condition-does-not-parse", "inputs-not-a-dependency",
         "for-each-with-two-dependencies", "validator-with-two-dependencies",
         "reviser-without-its-source", "reviser-with-dependencies", "loop-from-a-for-each-step",
-        "runtime-bound-on-a-non-root-entry",
+        "runtime-bound-on-a-non-root-entry", "validator-that-writes-no-critique",
+        "reviser-that-writes-no-draft", "for-each-over-a-missing-field",
+        "for-each-over-a-for-each-step", "conditional-from-a-loop-validator",
+        "conditional-into-a-for-each-step",
     ],
 )
 def test_each_rule_is_rejected_with_file_step_and_rule(steps, transitions, expected):

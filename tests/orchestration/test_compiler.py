@@ -88,10 +88,10 @@ def test_a_final_step_shows_its_output(instance):
     assert final_logs and final_logs[0].startswith("Announce:")
 
 
-def test_depending_on_a_reviser_is_refused_naming_the_step():
+def test_depending_on_a_reviser_is_refused_by_validate_naming_the_step():
     workflow = yaml.safe_load((ROOT / "workflows" / "critique_revise.yaml").read_text())
     workflow["steps"].append({"id": "after", "type": "final_draft", "depends_on": ["revise_draft"]})
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(WorkflowValidationError) as caught:
         build_job(WorkflowDefinition.model_validate(workflow), default_registry())
     assert "step 'after': depends on reviser 'revise_draft'; depend on the loop's validator " \
            "'critique_draft' instead" in str(caught.value)
