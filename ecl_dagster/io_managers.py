@@ -1,6 +1,5 @@
 """Step outputs as readable JSON files, durable across processes and re-executions."""
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -8,24 +7,11 @@ from typing import Any
 import dagster as dg
 from pydantic import BaseModel, Field
 
+from ecl_core.references import import_class, reference_of
+
 __all__ = ["JsonIOManager"]
 
 OUTPUTS_DIR = "ecl_outputs"
-
-
-def _type_name(model: type[BaseModel]) -> str:
-    return f"{model.__module__}:{model.__qualname__}"
-
-
-def _model(type_name: str) -> type[BaseModel] | None:
-    """The pydantic model a stored output names (``module:Class``); None for plain JSON."""
-    module, _, name = type_name.partition(":")
-    if not name:
-        return None
-    model = getattr(importlib.import_module(module), name, None)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise dg.Failure(f"stored output type {type_name!r} is not a pydantic model")
-    return model
 
 
 class _JsonFiles(dg.IOManager):
@@ -40,7 +26,7 @@ class _JsonFiles(dg.IOManager):
         if obj is None:
             return
         if isinstance(obj, BaseModel):
-            document = {"type": _type_name(type(obj)), "value": obj.model_dump(mode="json")}
+            document = {"type": reference_of(type(obj)), "value": obj.model_dump(mode="json")}
         else:
             document = {"type": "json", "value": obj}
         path = self._path(list(context.get_identifier()))
@@ -56,8 +42,11 @@ class _JsonFiles(dg.IOManager):
             raise dg.Failure(f"input {context.name!r} has no upstream output to load")
         path = self._path(list(upstream.get_identifier()))
         document = json.loads(path.read_text(encoding="utf-8"))
-        model = _model(document["type"])
-        return model.model_validate(document["value"]) if model else document["value"]
+        if document["type"] == "json":
+            return document["value"]
+        return import_class(document["type"], BaseModel, "stored output type").model_validate(
+            document["value"]
+        )
 
 
 class JsonIOManager(dg.ConfigurableIOManagerFactory):

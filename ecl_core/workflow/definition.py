@@ -31,7 +31,6 @@ How a step's input is built (the step's ``input_model`` validates it):
 """
 
 import heapq
-import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,6 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecl_core.errors import ConfigError, ECLError
+from ecl_core.references import import_class
 from ecl_core.types import Critique, Draft
 from ecl_core.workflow.step import StepRegistry
 
@@ -241,16 +241,7 @@ def input_model(workflow: WorkflowDefinition) -> type[BaseModel]:
     Raises:
         ConfigError: It cannot be imported or is not a pydantic model.
     """
-    module, _, name = workflow.input.partition(":")
-    try:
-        model = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):
-        raise ConfigError(
-            f"input model '{workflow.input}' cannot be imported (write it as 'module:Class')"
-        ) from None
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise ConfigError(f"input model '{workflow.input}' is not a pydantic model")
-    return model
+    return import_class(workflow.input, BaseModel, "input model")
 
 
 def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:

@@ -1,6 +1,5 @@
 """The ``Step`` interface, the context a step runs in, and the registry of step types."""
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ecl_core.errors import ConfigError, FieldError, ValidationError
 from ecl_core.llm.base import Provider
+from ecl_core.references import import_class
 from ecl_core.steps.base import StepResult
 from ecl_core.types import StepMetadata
 
@@ -177,17 +177,6 @@ class Step(ABC, Generic[InT, OutT]):
         return self.validate_output(self.execute(context, self.validate_input(data)))
 
 
-def _import_step(reference: str) -> type[Step[Any, Any]]:
-    module, _, name = reference.partition(":")
-    try:
-        step = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):
-        raise ConfigError(f"step type '{reference}' cannot be imported") from None
-    if not (isinstance(step, type) and issubclass(step, Step)):
-        raise ConfigError(f"step type '{reference}' is not a Step class")
-    return step
-
-
 class StepRegistry:
     """Maps step type names (as workflow files write them) to ``Step`` classes."""
 
@@ -219,7 +208,7 @@ class StepRegistry:
         if type_name in self._types:
             return self._types[type_name]
         if ":" in type_name:
-            return _import_step(type_name)
+            return import_class(type_name, Step, "step type")  # type: ignore[type-abstract]
         raise ConfigError(f"unknown step type '{type_name}' (known: {', '.join(self.names())})")
 
     def __contains__(self, type_name: object) -> bool:
