@@ -106,7 +106,7 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
             metadata = event.step_output_data.metadata
             if "revision" in metadata:
                 revisions = max(revisions, int(metadata["revision"].value))
-            if key == "final_draft" and "text" in metadata:
+            if "text" in metadata:  # the final step's draft (ecl_dagster.metadata)
                 final_text = str(metadata["text"].value)
     counts = Counter(outcome.values())
     out.write(f"run {run.run_id} ({run.job_name}): {run.status.value}\n")

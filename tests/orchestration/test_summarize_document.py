@@ -1,5 +1,6 @@
 """summarize_document end to end: offline, over the Messages API, and re-executed from failure."""
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ import dagster as dg
 import yaml
 
 from ecl_core.llm.offline import OFFLINE_MARK
+from ecl_dagster.cli import run_status
 from ecl_dagster.definitions import defs
 
 from jobrun import (
@@ -129,6 +131,19 @@ def test_a_failed_section_is_re_executed_from_failure_without_redoing_the_other_
     assert _section_requests(messages_api)[6:] == ["Bounded feedback loops"]
     final = stored_outputs(instance, second.run_id)["final_summary/result"]["value"]
     assert final["text"] == COMBINED
+
+
+def test_ecl_status_shows_a_summarize_run_with_its_final_summary(
+    messages_api, api_key, instance
+):
+    messages_api.responder = _responder(failing=set())
+    result = defs.get_job_def("summarize_document").execute_in_process(
+        run_config=_run_config(DOCUMENT, anthropic_llm(messages_api)), instance=instance
+    )
+    out = io.StringIO()
+    assert run_status(instance, result.run_id, out)
+    assert "steps: 10 succeeded, 3 skipped, 0 failed" in out.getvalue()
+    assert out.getvalue().endswith(f"final draft:\n{COMBINED}\n")
 
 
 def test_a_missing_document_fails_at_split_sections_naming_the_path(no_api_key, instance):
