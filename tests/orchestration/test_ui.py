@@ -77,6 +77,16 @@ def _launch(page: Page, stack, config: str, stage: str, job: str = "critique_rev
     return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _column(stack, sql: str, **params: str) -> list[str]:
+    """The first column of ``sql``'s rows in the stack's Postgres (Dagster's own tables)."""
+    engine = sa.create_engine(stack.postgres_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(sql), params).scalars())
+    finally:
+        engine.dispose()
+
+
 def _wait_for_status(page: Page, status: str) -> None:
     header = page.locator("text=/^(Success|Failure|Canceled)$/").first
     expect(header).to_have_text(status, timeout=RUN_TIMEOUT_MS)
@@ -95,10 +105,7 @@ def test_launch_from_the_launchpad_and_read_the_final_draft(stack, stack_api, pa
     _shot(page, "launch-2-run-succeeded")
     _expect_markdown_metadata(page, "text", STACK_DRAFT)
     _shot(page, "launch-3-final-draft")
-    with sa.create_engine(stack.postgres_url).connect() as conn:
-        status = conn.execute(
-            sa.text("SELECT status FROM runs WHERE run_id = :r"), {"r": run_id}
-        ).scalar_one()
+    (status,) = _column(stack, "SELECT status FROM runs WHERE run_id = :r", r=run_id)
     assert status == "SUCCESS"
 
 
@@ -119,11 +126,8 @@ def test_reexecute_from_failure_in_the_ui(stack, stack_api, page):
     _shot(page, "reexecute-4-reexecution-succeeded")
     new_run = page.url.rstrip("/").rsplit("/", 1)[-1]
 
-    with sa.create_engine(stack.postgres_url).connect() as conn:
-        parent = conn.execute(
-            sa.text("SELECT value FROM run_tags WHERE run_id = :r AND key = :k"),
-            {"r": new_run, "k": "dagster/parent_run_id"},
-        ).scalar_one()
+    (parent,) = _column(stack, "SELECT value FROM run_tags WHERE run_id = :r AND key = :k",
+                        r=new_run, k="dagster/parent_run_id")
     assert parent == failed_run
     _expect_markdown_metadata(page, "text", STACK_DRAFT)
     _shot(page, "reexecute-5-final-draft")
@@ -136,12 +140,8 @@ def test_launch_summarize_document_from_the_launchpad(stack, stack_api, page):
     _shot(page, "summarize-2-run-succeeded")
     _expect_markdown_metadata(page, "text", STACK_DRAFT)
     _shot(page, "summarize-3-final-summary")
-    with sa.create_engine(stack.postgres_url).connect() as conn:
-        succeeded = conn.execute(
-            sa.text("SELECT DISTINCT step_key FROM event_logs WHERE run_id = :r "
-                    "AND dagster_event_type = 'STEP_SUCCESS'"),
-            {"r": run_id},
-        ).scalars().all()
+    succeeded = _column(stack, "SELECT DISTINCT step_key FROM event_logs WHERE run_id = :r "
+                        "AND dagster_event_type = 'STEP_SUCCESS'", r=run_id)
     assert {k for k in succeeded if k.startswith("summarize_section")} == {
         f"summarize_section[sections_{k}]" for k in range(1, 7)
     }
