@@ -18,7 +18,6 @@ from ecl_dagster.compiler import RUN_RETRY_TAGS, build_job
 __all__ = [
     "RUN_RETRY_TAGS",
     "build_critique_revise",
-    "critique_revise",
     "workflow_jobs",
     "workflows_dir",
 ]
@@ -44,9 +43,6 @@ def build_critique_revise(
     executor_def: dg.ExecutorDefinition = dg.in_process_executor,
 ) -> dg.JobDefinition:
     """``critique_revise`` compiled with another executor (e.g. ``dg.multiprocess_executor``)."""
-    path = Path(__file__).resolve().parents[1] / "workflows" / "critique_revise.yaml"
+    path = workflows_dir() / "critique_revise.yaml"
     return build_job(load_workflow(path), default_registry(), executor_def=executor_def)
 
-
-critique_revise = build_critique_revise()
-"""Critique-revise, ECL's reference workflow, for the sensors and tests that name it."""

@@ -12,7 +12,7 @@ import dagster as dg
 
 from ecl_dagster.definitions import defs
 from ecl_dagster.io_managers import JsonIOManager
-from ecl_dagster.jobs import critique_revise
+from ecl_dagster.jobs import build_critique_revise
 from ecl_dagster.resources import LLMResource
 
 from scenarios import TOPIC
@@ -164,6 +164,6 @@ class FullDiskAtFinal(JsonIOManager):
 
 def job_with_full_disk_at_final(flag: str) -> dg.JobDefinition:
     resources = {"llm": LLMResource(), "io_manager": FullDiskAtFinal(flag=flag)}
-    return dg.Definitions(jobs=[critique_revise], resources=resources).get_job_def(
+    return dg.Definitions(jobs=[build_critique_revise()], resources=resources).get_job_def(
         "critique_revise"
     )
