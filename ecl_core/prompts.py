@@ -31,17 +31,18 @@ class PromptTemplate:
     version: str
 
     def request(self, *, max_tokens: int, **variables: str) -> CompletionRequest:
-        """Render the user template and build the request for step ``self.name``.
+        """Render the system prompt and user template; build the request for step ``self.name``.
 
         Raises:
             ConfigError: The template uses a variable that was not given.
         """
         try:
+            system = string.Template(self.system).substitute(variables)
             user = string.Template(self.user).substitute(variables)
         except KeyError as err:
             raise ConfigError(f"prompt '{self.name}' needs variable {err.args[0]!r}") from err
         return CompletionRequest(
-            system=self.system,
+            system=system,
             messages=(Message(role="user", content=user),),
             max_tokens=max_tokens,
             step=self.name,

@@ -7,9 +7,10 @@ Dagster has no CLI command that re-executes a run (dagster-notes.md), so ECL add
     ecl reexecute RUN_ID --all    re-execute every step
     ecl workflows list            the workflows defined in workflows/ (or $ECL_WORKFLOWS_DIR)
     ecl workflows show ID         one workflow's steps, edges, loop bounds and order
+    ecl analyze PATH --target T   analyze a codebase for a migration (the migration assets)
 
 Exit codes: 0 when the run (or the re-execution) succeeded, 1 when it did not, 2 for a
-usage error such as an unknown run id or an invalid workflow file.
+usage error such as an unknown run id, an invalid workflow file or analysis request.
 """
 
 import argparse
@@ -28,6 +29,7 @@ from ecl_core.workflow.definition import (
     load_workflows,
     topological_order,
 )
+from ecl_dagster.analyze import add_analyze_parser, analyze
 from ecl_dagster.jobs import workflows_dir
 
 __all__ = ["main", "run_status"]
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     which.add_parser("list", help="one line per workflow")
     show = which.add_parser("show", help="steps, edges, loop bounds and order of one workflow")
     show.add_argument("workflow_id")
+    add_analyze_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args)
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     with dg.DagsterInstance.get() as instance:
+        if args.command == "analyze":
+            return analyze(instance, args, sys.stdout)
         try:
             if args.command == "reexecute":
                 new_run_id = _reexecute(instance, args.run_id, args.all)

@@ -1,25 +1,39 @@
 """The single ``Definitions`` object of the ECL code location.
 
 Its jobs are the workflow files (``ecl_dagster.jobs``); the topic-request sensor starts
-``critique_revise`` runs, so it is defined only when that workflow is.
+``critique_revise`` runs, so it is defined only when that workflow is. Its assets are the
+Codebase Migration Analyzer (``ecl_dagster.assets``), materialized in process like the
+jobs (a step in its own process costs about 1.4 s, dagster-notes.md).
 """
 
 import dagster as dg
 
+from ecl_dagster.assets import (
+    MIGRATION_ASSETS,
+    MigrationSettings,
+    migration_job,
+    migration_request_sensor,
+)
 from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.jobs import workflow_jobs
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.sensors import run_failure_alert, topic_request_sensor
 
 _jobs = workflow_jobs()
-_sensors = [run_failure_alert]
+_sensors: list[dg.SensorDefinition] = [migration_request_sensor, run_failure_alert]
 if "critique_revise" in {job.name for job in _jobs}:
     _sensors.insert(0, topic_request_sensor)
 
 defs = dg.Definitions(
-    jobs=_jobs,
+    assets=MIGRATION_ASSETS,
+    jobs=[*_jobs, migration_job],
     sensors=_sensors,
-    resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
+    resources={
+        "llm": LLMResource(),
+        "migration": MigrationSettings(),
+        "io_manager": JsonIOManager(),
+    },
+    executor=dg.in_process_executor,
 )
 
 

@@ -12,6 +12,8 @@ from ecl_core.references import import_class, reference_of
 __all__ = ["JsonIOManager"]
 
 OUTPUTS_DIR = "ecl_outputs"
+ASSETS_DIR = "ecl_assets"
+UNPARTITIONED = "__all__"
 
 
 class _JsonFiles(dg.IOManager):
@@ -20,7 +22,16 @@ class _JsonFiles(dg.IOManager):
 
     def _path(self, identifier: list[str]) -> Path:
         *parts, last = identifier
-        return self._root.joinpath(*parts, f"{last}.json")
+        return self._root.joinpath(OUTPUTS_DIR, *parts, f"{last}.json")
+
+    def _asset_path(self, key: dg.AssetKey, partition: str | None) -> Path:
+        return self._root.joinpath(ASSETS_DIR, *key.path, f"{partition or UNPARTITIONED}.json")
+
+    def _output_path(self, context: dg.OutputContext) -> Path:
+        if context.has_asset_key:
+            partition = context.asset_partition_key if context.has_asset_partitions else None
+            return self._asset_path(context.asset_key, partition)
+        return self._path(list(context.get_identifier()))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:
@@ -29,7 +40,7 @@ class _JsonFiles(dg.IOManager):
             document = {"type": reference_of(type(obj)), "value": obj.model_dump(mode="json")}
         else:
             document = {"type": "json", "value": obj}
-        path = self._path(list(context.get_identifier()))
+        path = self._output_path(context)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -40,7 +51,11 @@ class _JsonFiles(dg.IOManager):
         upstream = context.upstream_output
         if upstream is None:
             raise dg.Failure(f"input {context.name!r} has no upstream output to load")
-        path = self._path(list(upstream.get_identifier()))
+        if context.has_asset_key:
+            partition = context.asset_partition_key if context.has_asset_partitions else None
+            path = self._asset_path(context.asset_key, partition)
+        else:
+            path = self._path(list(upstream.get_identifier()))
         document = json.loads(path.read_text(encoding="utf-8"))
         if document["type"] == "json":
             return document["value"]
@@ -52,7 +67,10 @@ class _JsonFiles(dg.IOManager):
 class JsonIOManager(dg.ConfigurableIOManagerFactory):
     """Stores each step output as JSON, one file per output.
 
-    The file is ``<base_dir>/ecl_outputs/<run_id>/<step_key>/<output>[/<mapping_key>].json``.
+    An op's output is ``<base_dir>/ecl_outputs/<run_id>/<step_key>/<output>[/<mapping_key>]
+    .json``; an asset's latest value is ``<base_dir>/ecl_assets/<key path>/<partition>.json``
+    (``__all__.json`` when unpartitioned), which a later run of a downstream asset reads;
+    its history is the asset's materializations in Dagster.
 
     A person can read every draft and critique there; a re-execution from failure
     loads its parent run's outputs from the same place.
@@ -70,4 +88,4 @@ class JsonIOManager(dg.ConfigurableIOManagerFactory):
             base = Path(context.instance.storage_directory())
         else:
             raise dg.DagsterInvariantViolationError("JsonIOManager needs base_dir or an instance")
-        return _JsonFiles(base / OUTPUTS_DIR)
+        return _JsonFiles(base)

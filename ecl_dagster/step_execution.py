@@ -44,6 +44,7 @@ __all__ = [
     "checked_input",
     "dagster_retry_policy",
     "failure",
+    "llm_scope",
     "run_config_schema",
     "run_step",
     "step_input",
@@ -94,10 +95,12 @@ def dagster_retry_policy(policy: StepRetryPolicy, type_name: str) -> dg.RetryPol
 
 
 @contextmanager
-def _step_scope(context: dg.OpExecutionContext) -> Iterator[str]:
-    """Bind the step to log lines and journal its LLM calls under the run's lineage."""
-    step_key = context.get_step_execution_context().step.key
-    lineage = context.run.root_run_id or context.run_id
+def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) -> Iterator[None]:
+    """Bind the step to log lines and journal its LLM calls under ``lineage`` and ``step_key``.
+
+    A job's steps journal under the run's lineage (root run id); an asset's under its
+    partition, so that re-materializing it never pays a completed call twice.
+    """
     with (
         structlog.contextvars.bound_contextvars(
             run_id=context.run_id,
@@ -107,7 +110,7 @@ def _step_scope(context: dg.OpExecutionContext) -> Iterator[str]:
         ),
         journal_scope(lineage, step_key),
     ):
-        yield step_key
+        yield
 
 
 def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:
@@ -144,7 +147,8 @@ def run_step(
     Raises:
         dg.Failure: For errors a retry cannot fix (see the module docstring).
     """
-    with _step_scope(context) as step_key:
+    step_key = context.get_step_execution_context().step.key
+    with llm_scope(context, lineage=context.run.root_run_id or context.run_id, step_key=step_key):
         try:
             storage = Path(context.instance.storage_directory())
             step_context = StepContext(

@@ -8,7 +8,9 @@ prompts from the request's ``step`` and ``variables``:
   repeated phrasing) and answers in the JSON a model would give;
 * ``revise`` acts on that feedback, one rule per feedback line;
 * ``summarize_section`` keeps a section's first sentences (at most 35 words);
-* ``combine_summaries`` joins the section summaries into one draft under 1,800 characters.
+* ``combine_summaries`` joins the section summaries into one draft under 1,800 characters;
+* the migration analyzer's prompts get documents built from measured facts
+  (``ecl_core.migration.offline``).
 
 Every draft ends with a line and every critique starts with words saying they are offline.
 """
@@ -19,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from ecl_core.errors import ConfigError
+from ecl_core.migration.offline import answer as migration_answer
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
 __all__ = ["OFFLINE_MARK", "OfflineProvider", "measure"]
@@ -268,7 +271,12 @@ class OfflineProvider:
             elif request.step == "combine_summaries":
                 text = combine_text(v["title"], v["summaries"])
             else:
-                raise ConfigError(f"the offline provider cannot answer step {request.step!r}")
+                found = migration_answer(request.step, v)
+                if found is None:
+                    raise ConfigError(
+                        f"the offline provider cannot answer step {request.step!r}"
+                    )
+                text = found
         except KeyError as err:
             raise ConfigError(
                 f"the offline provider needs variable {err.args[0]!r} for step {request.step!r}"

@@ -1,5 +1,6 @@
 """What every step shares: recording its LLM calls and checking a draft's text."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -10,11 +11,12 @@ from ecl_core.types import (
     MAX_DRAFT_CHARS,
     CompletionRequest,
     CompletionResponse,
+    Message,
     StepMetadata,
     TokenUsage,
 )
 
-__all__ = ["CallRecorder", "StepResult", "check_draft_text"]
+__all__ = ["CallRecorder", "StepResult", "check_draft_text", "complete_with_repair"]
 
 T = TypeVar("T")
 
@@ -87,3 +89,51 @@ def check_draft_text(response: CompletionResponse, field_name: str, max_tokens: 
     if problems:
         raise ValidationError(f"the model's {field_name.split('.')[0]} is not usable", problems)
     return text
+
+
+def complete_with_repair(
+    recorder: CallRecorder,
+    request: CompletionRequest,
+    parse: Callable[[CompletionResponse], T],
+    *,
+    what: str,
+    repair: str,
+) -> T:
+    """Make ``request`` and parse the reply; if it cannot be used, ask once more.
+
+    The one repair request quotes the problems back to the model in ``repair`` (a format
+    string with ``{problems}``), after the unusable reply. This is the bounded repair of
+    the critique step, shared by every step whose answer has a structure.
+
+    Args:
+        recorder: Makes and records the calls.
+        request: The first request.
+        parse: Turns a response into the step's value; raises ValidationError if it cannot.
+        what: The answer's name in the final error (``critique``, ``codebase_analysis``).
+        repair: The repair instruction, with ``{problems}``.
+
+    Raises:
+        ValidationError: Both replies were unusable; the details are the second reply's.
+        LLMError, CircuitOpenError: A call failed.
+    """
+    reply = recorder.complete(request)
+    try:
+        return parse(reply)
+    except ValidationError as first:
+        problems = "; ".join(str(d) for d in first.details)
+        retry = request.model_copy(
+            update={
+                "messages": (
+                    *request.messages,
+                    Message(role="assistant", content=reply.text or "(empty reply)"),
+                    Message(role="user", content=repair.format(problems=problems)),
+                )
+            }
+        )
+        second = recorder.complete(retry)
+        try:
+            return parse(second)
+        except ValidationError as err:
+            raise ValidationError(
+                f"the model's {what} is not usable after one repair request", err.details
+            ) from None

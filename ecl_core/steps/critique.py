@@ -9,10 +9,10 @@ import pydantic
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.prompts import load_prompt
-from ecl_core.steps.base import CallRecorder, StepResult
-from ecl_core.types import Critique, Draft, Message
+from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
+from ecl_core.types import Critique, Draft
 
-__all__ = ["critique", "parse_critique"]
+__all__ = ["critique", "json_objects", "parse_critique"]
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _REPAIR = (
@@ -21,7 +21,7 @@ _REPAIR = (
 )
 
 
-def _json_objects(text: str) -> list[dict[str, Any]]:
+def json_objects(text: str) -> list[dict[str, Any]]:
     """Every JSON object in ``text``: the whole text, fenced blocks, then objects inside prose."""
     candidates = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
     found: list[dict[str, Any]] = []
@@ -53,7 +53,7 @@ def parse_critique(text: str) -> Critique:
         ValidationError: No JSON object, or none with a valid ``decision``; the details
             name each field that was wrong (``critique.decision``, ...).
     """
-    objects = _json_objects(text)
+    objects = json_objects(text)
     if not objects:
         raise ValidationError(
             "the model's critique is not usable",
@@ -97,24 +97,8 @@ def critique(
     request = load_prompt("critique").request(
         max_tokens=max_tokens, topic=draft.topic, draft=draft.text
     )
-    reply = recorder.complete(request)
-    try:
-        return recorder.result(parse_critique(reply.text))
-    except ValidationError as first:
-        problems = "; ".join(str(d) for d in first.details)
-        repair = request.model_copy(
-            update={
-                "messages": (
-                    *request.messages,
-                    Message(role="assistant", content=reply.text or "(empty reply)"),
-                    Message(role="user", content=_REPAIR.format(problems=problems)),
-                )
-            }
-        )
-        second = recorder.complete(repair)
-        try:
-            return recorder.result(parse_critique(second.text))
-        except ValidationError as err:
-            raise ValidationError(
-                "the model's critique is not usable after one repair request", err.details
-            ) from None
+    verdict = complete_with_repair(
+        recorder, request, lambda reply: parse_critique(reply.text),
+        what="critique", repair=_REPAIR,
+    )
+    return recorder.result(verdict)

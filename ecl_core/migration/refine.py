@@ -1,0 +1,184 @@
+"""A document through ECL's loop: write it, critique it against its rubric, revise it.
+
+The loop's rules are ``ecl_core.loop``'s (``next_action`` on a ``LoopState``): a pass
+accepts, a ``revise`` verdict asks for another revision while revisions remain, and at the
+cap the last revision stands, marked as not passed (the asset check says so as a WARN).
+Critiques are read by the critique step's ``parse_critique``; every structured answer
+gets the one bounded repair request of ``complete_with_repair``.
+
+Prompts (``prompts/migration/``): ``<name>.md`` writes the document as JSON,
+``<name>_critique.md`` holds its rubric, ``revise_document.md`` revises any document.
+A document call costs ``2k + 2`` calls when the critique passes after ``k`` revisions
+(plus one per repair request).
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Generic, TypeVar
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+
+from ecl_core.errors import FieldError, ValidationError
+from ecl_core.llm.base import Provider
+from ecl_core.loop import LoopState, next_action
+from ecl_core.migration.documents import Document
+from ecl_core.prompts import PromptTemplate, load_prompt
+from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
+from ecl_core.steps.critique import json_objects, parse_critique
+from ecl_core.types import CompletionResponse, Critique, Draft
+
+__all__ = ["PROMPTS_FOLDER", "Refined", "Round", "document_prompt", "parse_document", "refine"]
+
+PROMPTS_FOLDER = "migration"
+D = TypeVar("D", bound=Document)
+
+_DOCUMENT_REPAIR = (
+    "Your reply could not be used: {problems}. Reply again with only the JSON object, "
+    "following the schema you were given, complete and shorter if it was cut off."
+)
+_CRITIQUE_REPAIR = (
+    "Your reply could not be used: {problems}. Reply again with only a JSON object of the "
+    'form {{"decision": "pass" or "revise", "critique": "...", "feedback": "..."}}.'
+)
+
+
+class Round(BaseModel):
+    """One turn of the loop: the revision that was critiqued, and its critique."""
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: int
+    markdown: str
+    critique: Critique
+
+
+class Refined(Generic[D]):
+    """A document after the loop, with every round kept.
+
+    Attributes:
+        document: The last revision.
+        rounds: Each critiqued revision, in order; the last one's critique decided.
+        passed: Whether the last critique passed (False when the cap was reached).
+    """
+
+    def __init__(self, document: D, rounds: list[Round]) -> None:
+        self.document = document
+        self.rounds = rounds
+        self.passed = rounds[-1].critique.decision == "pass"
+
+    @property
+    def revisions(self) -> int:
+        """How many revisions were made (0 when the first draft passed)."""
+        return self.rounds[-1].revision
+
+    @property
+    def last_critique(self) -> Critique:
+        """The critique of the last revision."""
+        return self.rounds[-1].critique
+
+
+def document_prompt(name: str) -> PromptTemplate:
+    """The template ``prompts/migration/<name>.md``.
+
+    Raises:
+        ConfigError: It is missing or lacks a section.
+    """
+    return load_prompt(f"{PROMPTS_FOLDER}/{name}")
+
+
+def parse_document(model: type[D], response: CompletionResponse, max_tokens: int) -> D:
+    """The document in a model's reply: the first JSON object that ``model`` accepts.
+
+    Raises:
+        ValidationError: The reply was cut off at ``max_tokens`` (stop_reason), holds no JSON
+            object, or no object fits ``model``; the details name each broken field.
+    """
+    name = model.__name__
+    if response.stop_reason == "max_tokens":
+        raise ValidationError(f"the model's {name} was cut off", [FieldError(
+            name, f"was cut off at max_tokens={max_tokens} (stop_reason max_tokens); "
+            "raise document_max_tokens or ask for a shorter document",
+        )])
+    objects = json_objects(response.text)
+    if not objects:
+        raise ValidationError(
+            f"the model's {name} is not usable", [FieldError(name, "no JSON object in the reply")]
+        )
+    first_error: pydantic.ValidationError | None = None
+    for candidate in objects:
+        try:
+            return model.model_validate(candidate)
+        except pydantic.ValidationError as err:
+            first_error = first_error or err
+    assert first_error is not None
+    raise ValidationError(f"the model's {name} is not usable", [
+        FieldError(".".join([name, *(str(p) for p in e["loc"])]), e["msg"])
+        for e in first_error.errors()
+    ])
+
+
+def refine(
+    provider: Provider,
+    model: type[D],
+    prompt: str,
+    variables: Mapping[str, str],
+    *,
+    max_revisions: int,
+    max_tokens: int,
+    attempt: int = 1,
+) -> StepResult[Refined[D]]:
+    """Write the document ``prompt`` names, then critique and revise it (module docstring).
+
+    Args:
+        provider: Answers every call.
+        model: The document's model; its JSON schema is given to the model as ``${schema}``.
+        prompt: The document's prompt name in ``prompts/migration/``.
+        variables: The prompt's variables (facts, earlier documents, the request...).
+        max_revisions: The cap, 0 to 3 (``ecl_core.loop.MAX_REVISIONS_CAP``).
+        max_tokens: Upper bound on generated tokens per call.
+        attempt: The step attempt, for the metadata.
+
+    Raises:
+        ValidationError: A reply stayed unusable after its repair request.
+        LLMError, CircuitOpenError: A call failed.
+    """
+    recorder = CallRecorder(provider, prompt, attempt)
+    schema = json.dumps(model.model_json_schema(), indent=1)
+    context = {**variables, "schema": schema}
+
+    def document_of(response: CompletionResponse) -> D:
+        return parse_document(model, response, max_tokens)
+
+    request = document_prompt(prompt).request(max_tokens=max_tokens, **context)
+    document = complete_with_repair(
+        recorder, request, document_of, what=prompt, repair=_DOCUMENT_REPAIR
+    )
+    rounds: list[Round] = []
+    while True:
+        markdown = document.markdown()
+        ask = document_prompt(f"{prompt}_critique").request(
+            max_tokens=max_tokens, **context, document=markdown,
+            document_json=document.model_dump_json(indent=1),
+        )
+        verdict = complete_with_repair(
+            recorder, ask, lambda r: parse_critique(r.text), what="critique",
+            repair=_CRITIQUE_REPAIR,
+        )
+        revision = len(rounds)
+        rounds.append(Round(revision=revision, markdown=markdown, critique=verdict))
+        state = LoopState(
+            max_revisions=max_revisions,
+            draft=Draft(topic=model.TITLE, text=markdown, revision=revision),
+            critique=verdict,
+        )
+        if next_action(state) != "revise":
+            return recorder.result(Refined(document, rounds))
+        again = document_prompt("revise_document").request(
+            max_tokens=max_tokens, **context, document=markdown,
+            document_json=document.model_dump_json(indent=1),
+            critique=verdict.critique, feedback=verdict.feedback,
+        )
+        document = complete_with_repair(
+            recorder, again, document_of, what=prompt, repair=_DOCUMENT_REPAIR
+        )

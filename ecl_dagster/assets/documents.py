@@ -1,0 +1,172 @@
+"""An analyzer document inside an asset: the loop, its journal scope, its checks, its metadata.
+
+Every LLM document asset runs ``ecl_core.migration.refine`` with its calls journaled under
+the partition (``migration:<key>``) and the asset (``<asset>`` or ``<asset>/<part>``), so a
+re-materialization or a re-execution from failure never pays a completed call twice. Its
+quality gates are asset checks evaluated in the same step (architecture.md, style.md):
+
+* ``required_sections`` (blocking): every required section is present and has content;
+* ``cited_paths_exist`` (blocking): every path the document cites exists in the tree;
+* ``critique_passed`` (WARN, not blocking): a critique passed within the revision cap; at
+  the cap the asset is still materialized, and the check names the last critique.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import dagster as dg
+
+from ecl_core.errors import ConfigError, PermanentLLMError, ValidationError
+from ecl_core.migration.documents import Document
+from ecl_core.migration.grounding import missing_citations, missing_sections
+from ecl_core.migration.refine import Refined, refine
+from ecl_core.types import StepMetadata
+from ecl_dagster.assets.settings import MigrationSettings
+from ecl_dagster.metadata import call_metadata
+from ecl_dagster.resources import LLMResource
+from ecl_dagster.step_execution import failure, llm_scope
+
+__all__ = [
+    "CITATIONS_CHECK",
+    "CRITIQUE_CHECK",
+    "SECTIONS_CHECK",
+    "Written",
+    "check_results",
+    "document_check_specs",
+    "document_metadata",
+    "write_document",
+]
+
+SECTIONS_CHECK = "required_sections"
+CITATIONS_CHECK = "cited_paths_exist"
+CRITIQUE_CHECK = "critique_passed"
+D = TypeVar("D", bound=Document)
+Context = dg.AssetExecutionContext
+
+
+@dataclass(frozen=True)
+class Written:
+    """A document as an asset reports it.
+
+    Attributes:
+        label: Its name in metadata and check descriptions (``phase_2``...).
+        document: The document.
+        refined: Its loop; None when no model wrote it (no new code to assess).
+    """
+
+    label: str
+    document: Document
+    refined: Refined[Any] | None = None
+
+
+def document_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The three checks of a document asset (module docstring)."""
+    return [
+        dg.AssetCheckSpec(
+            SECTIONS_CHECK, asset=asset, blocking=True,
+            description="Every required section is present and has content.",
+        ),
+        dg.AssetCheckSpec(
+            CITATIONS_CHECK, asset=asset, blocking=True,
+            description="Every path the document cites exists in the analyzed tree.",
+        ),
+        dg.AssetCheckSpec(
+            CRITIQUE_CHECK, asset=asset,
+            description="A critique passed within the revision cap (WARN when the cap was "
+            "reached: the last critique is in the check's description).",
+        ),
+    ]
+
+
+def write_document(
+    context: Context,
+    llm: LLMResource,
+    settings: MigrationSettings,
+    model: type[D],
+    prompt: str,
+    variables: dict[str, str],
+    calls: list[StepMetadata],
+    *,
+    part: str | None = None,
+) -> Refined[D]:
+    """Write, critique and revise one document; append its calls' metadata to ``calls``.
+
+    Raises:
+        dg.Failure: (no retry) a permanent LLM error, an unusable reply after its repair
+            request, or a configuration error; transient errors reach the RetryPolicy.
+    """
+    asset = context.asset_key.path[-1]
+    step_key = asset if part is None else f"{asset}/{part}"
+    with llm_scope(context, lineage=f"migration:{context.partition_key}", step_key=step_key):
+        try:
+            result = refine(
+                llm.llm, model, prompt, variables,
+                max_revisions=settings.max_revisions,
+                max_tokens=settings.document_max_tokens,
+                attempt=context.retry_number + 1,
+            )
+        except (PermanentLLMError, ValidationError, ConfigError) as err:
+            raise failure(err, {"document": step_key}) from err
+    calls.append(result.metadata)
+    return result.output
+
+
+def document_metadata(written: Sequence[Written], calls: Sequence[StepMetadata]) -> dict[str, Any]:
+    """What a person reads in the UI: each document, every draft and critique, the cost."""
+    metadata: dict[str, Any] = {}
+    single = len(written) == 1
+    for item in written:
+        prefix = "" if single else f"{item.label}/"
+        metadata[f"{prefix}document"] = dg.MetadataValue.md(item.document.markdown())
+        if item.refined is None:
+            continue
+        metadata[f"{prefix}revisions"] = item.refined.revisions
+        metadata[f"{prefix}decision"] = item.refined.last_critique.decision
+        for round_ in item.refined.rounds:
+            metadata[f"{prefix}draft_{round_.revision}"] = dg.MetadataValue.md(round_.markdown)
+            metadata[f"{prefix}critique_{round_.revision}"] = dg.MetadataValue.json(
+                round_.critique.model_dump()
+            )
+    return {**metadata, **call_metadata(calls)}
+
+
+def check_results(
+    asset: str, written: Sequence[Written], tree_paths: Iterable[str]
+) -> list[dg.AssetCheckResult]:
+    """The three check results over every document of the asset."""
+    paths = list(tree_paths)
+    empty = {w.label: missing_sections(w.document) for w in written}
+    empty = {label: sections for label, sections in empty.items() if sections}
+    cited = {w.label: missing_citations(w.document, paths) for w in written}
+    cited = {label: found for label, found in cited.items() if found}
+    unpassed = [w for w in written if w.refined is not None and not w.refined.passed]
+    return [
+        dg.AssetCheckResult(
+            asset_key=asset, check_name=SECTIONS_CHECK, passed=not empty,
+            description="; ".join(f"{k}: empty or missing {', '.join(v)}" for k, v in empty.items())
+            or "every required section has content",
+            metadata={"missing": dg.MetadataValue.json(empty)},
+        ),
+        dg.AssetCheckResult(
+            asset_key=asset, check_name=CITATIONS_CHECK, passed=not cited,
+            description="; ".join(
+                f"{k} cites paths that are not in the tree: {', '.join(v)}"
+                for k, v in cited.items()
+            ) or "every cited path exists in the tree",
+            metadata={
+                "missing": dg.MetadataValue.json(cited),
+                "cited": sum(len(w.document.cited_paths()) for w in written),
+            },
+        ),
+        dg.AssetCheckResult(
+            asset_key=asset, check_name=CRITIQUE_CHECK, passed=not unpassed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="; ".join(
+                f"{w.label}: no critique passed within {w.refined.revisions} revisions; the "
+                f"last critique: {w.refined.last_critique.critique} Feedback: "
+                f"{w.refined.last_critique.feedback}"
+                for w in unpassed if w.refined is not None
+            ) or "every critique passed",
+        ),
+    ]

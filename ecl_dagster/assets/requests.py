@@ -1,0 +1,79 @@
+"""Adding an analysis request: check it, keep it, and add its partition."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from ecl_core.errors import FieldError, ValidationError
+from ecl_core.migration.request import MigrationRequest
+from ecl_core.workflow.step import validated
+from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
+
+__all__ = ["MAX_REQUEST_FILE_BYTES", "add_request", "read_request_file", "resolve_paths"]
+
+MAX_REQUEST_FILE_BYTES = 64 * 1024
+
+
+def resolve_paths(request: MigrationRequest, base: Path) -> MigrationRequest:
+    """``request`` with every path made absolute, relative ones starting at ``base``.
+
+    Raises:
+        ValidationError: ``code_path`` or ``new_code_path`` is not an existing folder.
+    """
+    def absolute(path: str) -> str:
+        return str((base / Path(path).expanduser()).resolve())
+
+    resolved = request.model_copy(update={
+        "code_path": absolute(request.code_path),
+        "new_code_path": absolute(request.new_code_path) if request.new_code_path else None,
+        "vision_doc": absolute(request.vision_doc) if request.vision_doc else None,
+        "deploy_configs": [absolute(p) for p in request.deploy_configs],
+    })
+    for field in ("code_path", "new_code_path"):
+        path = getattr(resolved, field)
+        if path is not None and not Path(path).is_dir():
+            problem = "does not exist" if not Path(path).exists() else "is not a folder"
+            raise ValidationError(
+                "invalid analysis request", [FieldError(field, f"'{path}' {problem}")]
+            )
+    return resolved
+
+
+def read_request_file(path: Path) -> MigrationRequest:
+    """A request from a JSON file of the inbox; relative paths start at the file's folder.
+
+    Raises:
+        ValidationError: The file is over 64 KiB, not a JSON object, or breaks a rule of
+            ``MigrationRequest`` or ``resolve_paths``; the details name the field.
+    """
+    raw = path.read_bytes()
+    if len(raw) > MAX_REQUEST_FILE_BYTES:
+        raise ValidationError("request rejected", [FieldError(
+            "file", f"has {len(raw):,} bytes; the limit is {MAX_REQUEST_FILE_BYTES:,}"
+        )])
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ValidationError(
+            "request rejected", [FieldError("file", f"is not UTF-8 JSON: {err}")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationError("request rejected", [FieldError("file", "is not a JSON object")])
+    data.setdefault("name", path.stem)
+    request = validated(MigrationRequest, data, "", "request rejected")
+    return resolve_paths(request, path.parent)
+
+
+def add_request(
+    instance: dg.DagsterInstance, settings: MigrationSettings, request: MigrationRequest
+) -> str:
+    """Keep ``request`` (replacing one of the same name) and add its partition; return its key.
+
+    Raises:
+        ValidationError: The name gives no key.
+    """
+    key = settings.requests(instance).put(request)
+    if not instance.has_dynamic_partition(MIGRATION_REQUESTS.name, key):
+        instance.add_dynamic_partitions(MIGRATION_REQUESTS.name, [key])
+    return key

@@ -1,0 +1,71 @@
+"""Analyses from an inbox of request files, one materialization of the graph each."""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from ecl_core.logging import configure_logging, get_logger
+from ecl_dagster.assets.requests import read_request_file
+from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
+from ecl_dagster.inbox import move_aside, pending_files
+
+__all__ = ["ANALYSIS_INBOX_ENV_VAR", "MIGRATION_JOB", "migration_request_sensor"]
+
+ANALYSIS_INBOX_ENV_VAR = "ECL_ANALYSIS_INBOX_DIR"
+MIGRATION_JOB = "migration_analysis"
+REQUEST_KEY_TAG = "ecl/analysis_request_key"
+_log = get_logger("ecl.sensors")
+
+
+@dg.sensor(
+    job_name=MIGRATION_JOB,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds one migration_requests partition per request file dropped into the "
+    "analysis inbox and materializes the migration graph for it.",
+)
+def migration_request_sensor(
+    context: dg.SensorEvaluationContext, migration: MigrationSettings
+) -> dg.SensorResult:
+    """Turn each inbox file into a partition and one run, exactly once.
+
+    The inbox is ``$ECL_ANALYSIS_INBOX_DIR``, else ``analysis_inbox/`` in DAGSTER_HOME. A
+    file is a JSON object with the fields of ``MigrationRequest`` (``name`` defaults to the
+    file name; relative paths start at the inbox). Its run key is the file name plus a hash
+    of its content. Once the run exists the file moves to ``done/``; a file that cannot be
+    read for any reason moves to ``failed/`` with ``<name>.reason.txt``, and the tick goes
+    on with the others.
+    """
+    configure_logging()
+    configured = dg.EnvVar(ANALYSIS_INBOX_ENV_VAR).get_value()
+    home = Path(context.instance.root_directory)
+    folder = Path(configured) if configured else home / "analysis_inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    partitions: list[str] = []
+    runs: list[dg.RunRequest] = []
+    for path in pending_files(folder):
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            request = read_request_file(path)
+            key = migration.requests(context.instance).put(request)
+        except Exception as err:  # one bad file must never block the inbox
+            move_aside(path, folder / "failed", reason=f"{type(err).__name__}: {err}")
+            _log.warning("inbox.analysis_rejected", file=path.name, reason=str(err))
+            continue
+        run_key = f"{path.name}:{digest}"
+        existing = context.instance.get_runs(
+            filters=dg.RunsFilter(tags={REQUEST_KEY_TAG: run_key}), limit=1
+        )
+        if existing:
+            move_aside(path, folder / "done")
+            continue
+        partitions.append(key)
+        runs.append(dg.RunRequest(run_key=run_key, partition_key=key, tags={
+            REQUEST_KEY_TAG: run_key, "ecl/request_file": path.name,
+        }))
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=[MIGRATION_REQUESTS.build_add_request(partitions)]
+        if partitions else [],
+    )

@@ -1,0 +1,128 @@
+"""Ways into the analyzer: ``ecl analyze`` (offline, in its own process) and the inbox sensor."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ecl_core.migration.request import RequestStore
+from ecl_dagster.assets import MigrationSettings, migration_request_sensor
+
+from analysis import ASSETS, checks, make_codebase, materialized
+
+ROOT = Path(__file__).resolve().parents[2]
+ECL = str(Path(sys.executable).with_name("ecl"))
+
+
+def _ecl(home: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    home.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["DAGSTER_HOME"] = str(home)
+    return subprocess.run(
+        [ECL, "analyze", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_ecl_analyze_on_ecl_itself_offline(tmp_path):
+    home = tmp_path / "home"
+    done = _ecl(home, ".", "--target", "Rust", "--name", "ECL itself")
+    assert done.returncode == 0, done.stderr[-3000:]
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder.is_absolute() and folder.name == "ecl-itself"
+    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.md"))
+    assert names[:5] == ["01_codebase_facts.md", "02_codebase_analysis.md",
+                         "03_architecture_design.md", "04_migration_plan.md",
+                         "05_implementation_specs/phase_01_foundations.md"]
+    assert names[-2:] == ["06_quality_assessment.md", "README.md"]
+    assert folder.with_name("ecl-itself.zip").is_file()
+    analysis = (folder / "02_codebase_analysis.md").read_text()
+    assert "Offline" in analysis and "ecl_dagster/" in analysis
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        assert run.tags["dagster/partition"] == "ecl-itself"
+        assert materialized(instance, run.run_id) == ASSETS
+        evaluations = checks(instance, run.run_id)
+        assert len(evaluations) == 18 and all(e.passed for e in evaluations.values())
+
+
+def test_ecl_analyze_assesses_new_code_offline(tmp_path):
+    old = make_codebase(tmp_path / "old")
+    new = tmp_path / "new"
+    (new / "src").mkdir(parents=True)
+    (new / "src" / "main.rs").write_text("fn main() {\n    if true { println!(\"hi\"); }\n}\n")
+    done = _ecl(tmp_path / "home", str(old), "--target", "Rust", "--new-code", str(new))
+    assert done.returncode == 0, done.stderr[-3000:]
+    quality = (Path(done.stdout.strip().splitlines()[-1]) / "06_quality_assessment.md")
+    text = quality.read_text()
+    assert "`src/main.rs`" in text and "Not assessed" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere", "--target", "Rust"], "code_path: '{cwd}/nowhere' does not exist"),
+        (["README.md", "--target", "Rust"], "code_path: '{cwd}/README.md' is not a folder"),
+        ([".", "--target", "  "], "target: Value error, is blank"),
+        ([".", "--target", "Rust", "--name", "→"], "name: '→' has no letter or digit"),
+    ],
+)
+def test_ecl_analyze_refuses_a_bad_request(tmp_path, args, message):
+    done = _ecl(tmp_path / "home", *args)
+    assert done.returncode == 2
+    assert message.format(cwd=ROOT) in done.stderr
+
+
+def test_an_empty_folder_fails_the_intake_with_the_reason(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = _ecl(tmp_path / "home", str(empty), "--target", "Rust")
+    assert done.returncode == 1
+    assert "migration_intake" in done.stderr and "no text file" in done.stderr
+
+
+@pytest.fixture
+def analysis_inbox(tmp_path, monkeypatch):
+    folder = tmp_path / "analysis_inbox"
+    folder.mkdir()
+    monkeypatch.setenv("ECL_ANALYSIS_INBOX_DIR", str(folder))
+    return folder
+
+
+def _tick(instance):
+    context = dg.build_sensor_context(
+        instance=instance, resources={"migration": MigrationSettings()}
+    )
+    return migration_request_sensor(context)
+
+
+def test_the_inbox_sensor_adds_a_partition_and_requests_its_run(
+    instance, analysis_inbox, tmp_path
+):
+    make_codebase(analysis_inbox / "lookup")
+    (analysis_inbox / "lookup.json").write_text(json.dumps(
+        {"name": "Lookup tool", "code_path": "lookup", "target": "Go"}
+    ))
+    (analysis_inbox / "nested.json").write_text("[" * 30_000 + "]" * 30_000)
+    (analysis_inbox / "missing.json").write_text(json.dumps(
+        {"code_path": "nowhere", "target": "Go"}
+    ))
+    result = _tick(instance)
+    (run,) = result.run_requests
+    assert run.partition_key == "lookup-tool" and run.run_key.startswith("lookup.json:")
+    (add,) = result.dynamic_partitions_requests
+    assert add.partition_keys == ["lookup-tool"]
+    stored = RequestStore(MigrationSettings().root(instance) / "requests").get("lookup-tool")
+    assert stored.code_path == str(analysis_inbox / "lookup") and stored.target == "Go"
+    failed = analysis_inbox / "failed"
+    assert sorted(p.name for p in failed.iterdir()) == [
+        "missing.json", "missing.json.reason.txt", "nested.json", "nested.json.reason.txt",
+    ]
+    assert "code_path" in (failed / "missing.json.reason.txt").read_text()
+    assert "does not exist" in (failed / "missing.json.reason.txt").read_text()
+    assert "file: is not UTF-8 JSON" in (failed / "nested.json.reason.txt").read_text()
