@@ -42,7 +42,6 @@ MIGRATION_ASSETS = [
 migration_job = dg.define_asset_job(
     MIGRATION_JOB,
     selection=dg.AssetSelection.groups(MIGRATION_GROUP),
-    partitions_def=MIGRATION_REQUESTS,
     executor_def=dg.in_process_executor,
     tags=RUN_RETRY_TAGS,
     description="Materialize the whole migration graph for one analysis request.",

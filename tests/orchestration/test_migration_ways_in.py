@@ -29,7 +29,7 @@ def _ecl(home: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
     )
 
 
-def test_ecl_analyze_on_ecl_itself_offline(tmp_path):
+def test_ecl_analyze_on_ecl_itself_offline(tmp_path, monkeypatch):
     home = tmp_path / "home"
     done = _ecl(home, ".", "--target", "Rust", "--name", "ECL itself")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -43,7 +43,8 @@ def test_ecl_analyze_on_ecl_itself_offline(tmp_path):
     assert folder.with_name("ecl-itself.zip").is_file()
     analysis = (folder / "02_codebase_analysis.md").read_text()
     assert "Offline" in analysis and "ecl_dagster/" in analysis
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs()
         assert run.tags["dagster/partition"] == "ecl-itself"
         assert materialized(instance, run.run_id) == ASSETS
