@@ -32,7 +32,7 @@ from ecl_core.workflow.definition import (
 from ecl_dagster.analyze import add_analyze_parser, analyze
 from ecl_dagster.jobs import workflows_dir
 
-__all__ = ["main", "run_status"]
+__all__ = ["main", "reexecute", "run_status"]
 
 def _list_workflows(out: TextIO) -> None:
     for workflow in load_workflows(workflows_dir(), default_registry()):
@@ -128,7 +128,16 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
     return run.status == dg.DagsterRunStatus.SUCCESS
 
 
-def _reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> str:
+def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> str:
+    """Re-execute ``run_id`` in this process, from failure or every step; return the new run.
+
+    The new run keeps the parent's run config and tags (the partition of an asset run among
+    them), as the UI's re-execution does; Python's ``execute_job`` would drop them.
+
+    Raises:
+        KeyError: No run with that id.
+        DagsterInvariantViolationError: The run cannot be re-executed from failure.
+    """
     parent = instance.get_run_by_id(run_id)
     if parent is None:
         raise KeyError(run_id)
@@ -140,7 +149,10 @@ def _reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> s
     job = dg.build_reconstructable_job(
         "ecl_dagster.definitions", "job_by_name", reconstructable_args=(parent.job_name,)
     )
-    result = dg.execute_job(job, instance, reexecution_options=options, raise_on_error=False)
+    result = dg.execute_job(
+        job, instance, run_config=parent.run_config, tags=parent.tags,
+        reexecution_options=options, raise_on_error=False,
+    )
     return result.run_id
 
 
@@ -171,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             return analyze(instance, args, sys.stdout)
         try:
             if args.command == "reexecute":
-                new_run_id = _reexecute(instance, args.run_id, args.all)
+                new_run_id = reexecute(instance, args.run_id, args.all)
                 return 0 if run_status(instance, new_run_id, sys.stdout) else 1
             return 0 if run_status(instance, args.run_id, sys.stdout) else 1
         except KeyError:

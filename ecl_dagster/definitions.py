@@ -39,4 +39,4 @@ defs = dg.Definitions(
 
 def job_by_name(name: str) -> dg.JobDefinition:
     """A job of this code location with its resources bound; a reconstructable target."""
-    return defs.get_job_def(name)
+    return defs.resolve_job_def(name)

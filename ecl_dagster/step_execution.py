@@ -103,8 +103,8 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
     """
     with (
         structlog.contextvars.bound_contextvars(
-            run_id=context.run_id,
-            job_name=context.job_name,
+            run_id=context.run.run_id,
+            job_name=context.run.job_name,
             step_key=step_key,
             step_attempt=context.retry_number + 1,
         ),

@@ -98,7 +98,8 @@ def write_document(
     """
     asset = context.asset_key.path[-1]
     step_key = asset if part is None else f"{asset}/{part}"
-    with llm_scope(context, lineage=f"migration:{context.partition_key}", step_key=step_key):
+    lineage = f"migration:{context.partition_key}"
+    with llm_scope(context.op_execution_context, lineage=lineage, step_key=step_key):
         try:
             result = refine(
                 llm.llm, model, prompt, variables,

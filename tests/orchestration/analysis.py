@@ -11,6 +11,7 @@ from ecl_core.migration.refine import document_prompt
 from ecl_core.migration.request import MigrationRequest
 from ecl_dagster.assets import MigrationSettings
 from ecl_dagster.assets.requests import add_request
+from ecl_dagster.cli import reexecute
 from ecl_dagster.definitions import defs
 
 from messages_api import MessagesAPIServer, Reply, ok
@@ -162,7 +163,7 @@ def add(instance: dg.DagsterInstance, code: Path, name: str = "lookup tool", **f
 
 
 def migration_job() -> dg.JobDefinition:
-    return defs.get_job_def("migration_analysis")
+    return defs.resolve_job_def("migration_analysis")
 
 
 def materialize(
@@ -174,12 +175,9 @@ def materialize(
     )
 
 
-def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> dg.JobExecutionResult:
-    return dg.execute_job(
-        dg.reconstructable(migration_job), instance,
-        reexecution_options=dg.ReexecutionOptions.from_failure(run_id, instance),
-        raise_on_error=False,
-    )
+def reexecute_from_failure(instance: dg.DagsterInstance, run_id: str) -> str:
+    """What ``ecl reexecute RUN_ID`` does: from failure, with the parent's config and tags."""
+    return reexecute(instance, run_id, every_step=False)
 
 
 def materialized(instance: dg.DagsterInstance, run_id: str) -> list[str]:

@@ -45,7 +45,7 @@ def test_every_document_passes_after_k_revisions(
     assert materialized(instance, result.run_id) == ASSETS
     evaluations = checks(instance, result.run_id)
     assert len(evaluations) == 6 * 3
-    assert all(e.passed for e in evaluations.values()), evaluations
+    assert {k: e.description for k, e in evaluations.items() if not e.passed} == {}
     analysis_meta = latest_metadata(instance, "codebase_analysis")
     assert analysis_meta["revisions"] == revisions and analysis_meta["decision"] == "pass"
     assert f"version {revisions}" in analysis_meta["document"]
@@ -101,8 +101,9 @@ def test_a_400_fails_one_asset_and_reexecution_makes_only_the_missing_calls(
     ]
     documents.asked.clear()
     again = reexecute_from_failure(instance, failed.run_id)
-    assert again.success
-    assert materialized(instance, again.run_id) == ASSETS[3:]
+    assert instance.get_run_by_id(again).status == dg.DagsterRunStatus.SUCCESS
+    assert instance.get_run_by_id(again).tags["dagster/partition"] == key
+    assert materialized(instance, again) == ASSETS[3:]
     # The design's first answer is journaled: only its critique is asked again.
     assert documents.asked == [
         "architecture_design_critique",
