@@ -13,7 +13,7 @@ import pytest
 from ecl_core.migration.request import RequestStore
 from ecl_dagster.assets import MigrationSettings, migration_request_sensor
 
-from analysis import ASSETS, checks, make_codebase, materialized
+from analysis import ASSETS, add, checks, make_codebase, materialized
 
 ROOT = Path(__file__).resolve().parents[2]
 ECL = str(Path(sys.executable).with_name("ecl"))
@@ -127,3 +127,23 @@ def test_the_inbox_sensor_adds_a_partition_and_requests_its_run(
     assert "code_path" in (failed / "missing.json.reason.txt").read_text()
     assert "does not exist" in (failed / "missing.json.reason.txt").read_text()
     assert "file: is not UTF-8 JSON" in (failed / "nested.json.reason.txt").read_text()
+
+
+def test_dg_launch_materializes_a_partition(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with dg.DagsterInstance.get() as instance:
+        key = add(instance, make_codebase(tmp_path / "lookup"))
+    dg_cli = str(Path(sys.executable).with_name("dg"))
+    done = subprocess.run(
+        [dg_cli, "launch", "--assets", "group:migration", "--partition", key],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert run.tags["dagster/partition"] == key
+        assert sorted(materialized(instance, run.run_id)) == sorted(ASSETS)
