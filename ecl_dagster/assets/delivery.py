@@ -27,6 +27,7 @@ from ecl_dagster.assets.documents import (
     check_results,
     document_check_specs,
     document_metadata,
+    prompts_version,
     write_document,
 )
 from ecl_dagster.assets.documents_graph import LLM_ASSET_OPTIONS
@@ -46,6 +47,7 @@ NOT_REQUESTED = (
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("quality_assessment"),
+    code_version=prompts_version("quality_assessment"),
     description="The migrated code (the request's new_code_path) measured with the same "
     "scanner and assessed against the plan and specs; without it, says so plainly.",
 )
@@ -98,6 +100,7 @@ def quality_assessment(
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("migration_delivery"),
+    code_version=prompts_version("migration_delivery"),
     description="The final write-up (summary, findings, plan, risks), and every document "
     "assembled into one folder and one zip archive, whose paths are in the metadata.",
 )

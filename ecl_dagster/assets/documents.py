@@ -20,7 +20,7 @@ import dagster as dg
 from ecl_core.errors import ConfigError, PermanentLLMError, ValidationError
 from ecl_core.migration.documents import Document
 from ecl_core.migration.grounding import missing_citations, missing_sections
-from ecl_core.migration.refine import Refined, refine
+from ecl_core.migration.refine import Refined, document_prompt, refine
 from ecl_core.types import StepMetadata
 from ecl_dagster.assets.settings import MigrationSettings
 from ecl_dagster.metadata import call_metadata
@@ -35,6 +35,7 @@ __all__ = [
     "check_results",
     "document_check_specs",
     "document_metadata",
+    "prompts_version",
     "write_document",
 ]
 
@@ -58,6 +59,16 @@ class Written:
     label: str
     document: Document
     refined: Refined[Any] | None = None
+
+
+def prompts_version(prompt: str) -> str:
+    """The asset's code version: the content versions of the prompts that write it.
+
+    A change to ``<prompt>.md``, its rubric or ``revise_document.md`` changes it, so the UI
+    shows which materializations were written with older wording.
+    """
+    names = (prompt, f"{prompt}_critique", "revise_document")
+    return "-".join(document_prompt(name).version[:6] for name in names)
 
 
 def document_check_specs(asset: str) -> list[dg.AssetCheckSpec]:

@@ -33,6 +33,7 @@ from ecl_dagster.assets.documents import (
     check_results,
     document_check_specs,
     document_metadata,
+    prompts_version,
     write_document,
 )
 from ecl_dagster.assets.settings import MIGRATION_GROUP, MIGRATION_REQUESTS, MigrationSettings
@@ -73,6 +74,7 @@ def _report(
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("codebase_analysis"),
+    code_version=prompts_version("codebase_analysis"),
     description="The implementation grade report (a grade per dimension with evidence that "
     "cites files), the current components and the recommended refactor breakdown.",
 )
@@ -108,6 +110,7 @@ def codebase_analysis(
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("architecture_design"),
+    code_version=prompts_version("architecture_design"),
     description="A language-agnostic ideal architecture, from the analysis.",
 )
 def architecture_design(
@@ -137,6 +140,7 @@ def architecture_design(
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("migration_plan"),
+    code_version=prompts_version("migration_plan"),
     description="Phases, then stages, each with goal, tasks, acceptance criteria and "
     "dependencies (a validated pydantic model, rendered as markdown).",
 )
@@ -169,6 +173,7 @@ def migration_plan(
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("implementation_specs"),
+    code_version=prompts_version("implementation_spec"),
     description="One implementation spec per phase of the plan (files to create, "
     "interfaces, tests, risks), each through its own critique-revise loop.",
 )
