@@ -19,6 +19,9 @@ One op per step occurrence, named by the step id:
     entry -> validator_0 -(revise)-> reviser_1 -> validator_1 -> ... -> validator_n
                   \-(done)-----------------------------\-(done)-------------\-> after
 
+* a final step (one no other step takes from) records its output as the workflow's result
+  asset ``<workflow id>/<step id>``, partitioned by request (``ecl_dagster.workflow_assets``).
+
 Shapes it cannot build (depending on a reviser, for_each or a conditional over a mapped
 step or a loop validator, a conditional into a for_each step, a loop whose steps do not
 write drafts and critiques) are refused by ``validate`` first, with file, step and rule.
@@ -39,6 +42,7 @@ from ecl_core.workflow.definition import (
 from ecl_core.workflow.step import Step, StepRegistry
 from ecl_dagster.ops import Branch, plain_op, reviser_op, validator_op
 from ecl_dagster.step_execution import StepInput
+from ecl_dagster.workflow_assets import WorkflowResult
 
 __all__ = ["RUN_RETRY_TAGS", "build_job"]
 
@@ -70,6 +74,10 @@ class _Compiler:
         self.conditions = workflow.conditions()
         self.sources = {source for source, _ in workflow.edges()}
         self.input_model = input_model(workflow)
+        self.root = next(
+            s for s in topological_order(workflow)
+            if s not in self.revisers and not workflow.dependencies(s)
+        )
 
     def branches(self, step: StepDefinition) -> list[Branch]:
         found = [
@@ -93,6 +101,7 @@ class _Compiler:
             )
             for dep in dependencies
         ]
+        final = step.id not in self.sources
         return plain_op(
             step.id,
             step,
@@ -101,7 +110,11 @@ class _Compiler:
             workflow_input=None if dependencies else self.input_model,
             branches=self.branches(step),
             loop=self.entries.get(step.id),
-            final=step.id not in self.sources,
+            final=final,
+            result_asset=(
+                WorkflowResult(self.workflow.id, step.id, self.root, self.input_model)
+                if final else None
+            ),
         )
 
     def compose(self) -> None:

@@ -1,15 +1,16 @@
-"""What a person reads of a step in the UI: output metadata, LLM cost, drafts."""
+"""What a person reads of a step in the UI: output metadata, LLM cost, drafts, results."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from ecl_core.types import Draft, StepMetadata, TokenUsage
 from ecl_core.workflow.step import Step
 
-__all__ = ["call_metadata", "draft_metadata", "output_metadata"]
+__all__ = ["call_metadata", "draft_metadata", "output_metadata", "result_metadata"]
 
 
 def _text(value: str) -> Any:
@@ -69,3 +70,23 @@ def output_metadata(step: Step[Any, Any], output: Any, final: bool) -> dict[str,
         if final:
             metadata["text"] = dg.MetadataValue.md(output.text)
     return metadata
+
+
+def result_metadata(output: BaseModel, request: Mapping[str, Any]) -> dict[str, Any]:
+    """A workflow's result as its asset materialization shows it.
+
+    ``text`` is the result as markdown: a draft's text, else the output as a JSON block;
+    a draft adds ``revision`` and ``characters``. Then every field of the request (the
+    workflow input), under its own name unless the result already uses that name.
+    """
+    result: dict[str, Any]
+    if isinstance(output, Draft):
+        result = {
+            "text": dg.MetadataValue.md(output.text),
+            "revision": output.revision,
+            "characters": len(output.text),
+        }
+    else:
+        document = output.model_dump_json(indent=2)
+        result = {"text": dg.MetadataValue.md(f"```json\n{document}\n```")}
+    return {**_described(request), **result}

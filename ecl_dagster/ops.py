@@ -2,7 +2,8 @@
 
 ``ecl_dagster.compiler`` decides which op a step occurrence becomes and wires them. Every
 op runs its step through ``step_execution.run_step`` (log context, journal, failures with
-intent) and shows its output through ``metadata``.
+intent) and shows its output through ``metadata``. A workflow's final op also records its
+output as a materialization of the workflow's result asset (``workflow_assets``).
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from ecl_dagster.step_execution import (
     run_step,
     step_input,
 )
+from ecl_dagster.workflow_assets import RESULT_ASSET_TAG, WorkflowResult
 
 __all__ = ["LLM_POOL", "Branch", "plain_op", "reviser_op", "validator_op"]
 
@@ -92,6 +94,7 @@ def plain_op(
     branches: Sequence[Branch] = (),
     loop: RevisionLoop | None = None,
     final: bool = False,
+    result_asset: WorkflowResult | None = None,
 ) -> dg.OpDefinition:
     """An op that runs one occurrence of ``step``.
 
@@ -105,12 +108,15 @@ def plain_op(
         branches: Conditional and fan-out outputs besides ``result``.
         loop: The revision loop this step starts: the output becomes its ``LoopState``.
         final: The step ends the workflow: its output is logged and shown in full.
+        result_asset: For a final step: the asset its output is recorded in, one materialization
+            per successful run, tagged on the op as ``RESULT_ASSET_TAG``.
     """
     outs: dict[str, dg.Out] = {"result": dg.Out()}
     for branch in branches:
         outs[branch.name] = (
             dg.DynamicOut(is_required=False) if branch.for_each else dg.Out(is_required=False)
         )
+    tags = {RESULT_ASSET_TAG: result_asset.asset_key.to_user_string()} if result_asset else None
 
     @dg.op(
         name=name,
@@ -118,6 +124,7 @@ def plain_op(
         out=outs,
         config_schema=run_config_schema(workflow_input) if workflow_input else None,
         required_resource_keys={"llm"},
+        tags=tags,
         **_op_options(step),
     )
     def _op(context: dg.OpExecutionContext, **values: Any) -> Iterator[Any]:
@@ -134,6 +141,8 @@ def plain_op(
         metadata = {**output_metadata(step, output, final), **call_metadata(calls)}
         if final:
             _log_final(context, step, output)
+        if result_asset is not None:
+            yield result_asset.record(context, output)
         for branch in branches:
             yield from _branch(branch, output)
         if bound is not None:

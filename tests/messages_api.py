@@ -2,6 +2,9 @@
 
 Tests script its replies (a success with text, an error status, a slow reply, a dropped
 connection) and read back every request it received, headers and JSON body included.
+A request with ``"stream": true`` gets the same scripted reply as Server-Sent Events in the
+Messages API streaming format (``message_start`` ... ``message_stop``, chunked), which can
+also fail mid-stream with an ``error`` event or a cut connection.
 """
 
 import itertools
@@ -9,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,10 +27,17 @@ ERROR_TYPES = {
     529: "overloaded_error",
 }
 
+STREAM_CHUNK_CHARS = 16  # characters of text per content_block_delta event
+
 
 @dataclass
 class Reply:
-    """One scripted answer: text (200), an error status, a delay, or a dropped connection."""
+    """One scripted answer: text (200), an error status, a delay, or a dropped connection.
+
+    ``stream_error`` (an error type such as ``overloaded_error``) and ``drop_mid_stream``
+    only act on a streamed answer: after the first text delta the server sends that
+    ``error`` event, or cuts the connection, instead of finishing the message.
+    """
 
     text: str = ""
     status: int = 200
@@ -39,6 +49,8 @@ class Reply:
     hold: threading.Event | None = None  # answer only once set (or the server stops)
     input_tokens: int = 11
     output_tokens: int = 7
+    stream_error: str = ""
+    drop_mid_stream: bool = False
 
 
 def ok(text: str, **kwargs: Any) -> Reply:
@@ -47,6 +59,54 @@ def ok(text: str, **kwargs: Any) -> Reply:
 
 def error(status: int, message: str = "scripted error", **kwargs: Any) -> Reply:
     return Reply(status=status, message=message, **kwargs)
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "input_tokens": reply.input_tokens,
+        "output_tokens": reply.output_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+
+
+def _message(reply: Reply, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return {
+        "id": f"msg_{request_id}",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "unknown"),
+        "content": [{"type": "text", "text": reply.text}],
+        "stop_reason": reply.stop_reason,
+        "stop_sequence": None,
+        "usage": _usage(reply),
+    }
+
+
+def _error_payload(error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def _stream_events(
+    reply: Reply, body: dict[str, Any], request_id: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The events (name, data) of a streamed answer, as the Messages API sends them."""
+    start = _message(reply, body, request_id)
+    start.update(content=[], stop_reason=None, usage={**_usage(reply), "output_tokens": 1})
+    yield "message_start", {"type": "message_start", "message": start}
+    yield "ping", {"type": "ping"}
+    block = {"type": "text", "text": ""}
+    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    text = reply.text
+    chunks = [text[i : i + STREAM_CHUNK_CHARS] for i in range(0, len(text), STREAM_CHUNK_CHARS)]
+    for chunk in chunks or [""]:  # one delta at least, where a scripted failure can happen
+        delta = {"type": "text_delta", "text": chunk}
+        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    stop = {"stop_reason": reply.stop_reason, "stop_sequence": None}
+    usage = {"output_tokens": reply.output_tokens}
+    yield "message_delta", {"type": "message_delta", "delta": stop, "usage": usage}
+    yield "message_stop", {"type": "message_stop"}
 
 
 @dataclass
@@ -104,43 +164,62 @@ class MessagesAPIServer:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 request_id = f"req_test_{next(server._ids):04d}"
-                if reply.status == 200:
-                    payload: dict[str, Any] = {
-                        "id": f"msg_{request_id}",
-                        "type": "message",
-                        "role": "assistant",
-                        "model": body.get("model", "unknown"),
-                        "content": [{"type": "text", "text": reply.text}],
-                        "stop_reason": reply.stop_reason,
-                        "stop_sequence": None,
-                        "usage": {
-                            "input_tokens": reply.input_tokens,
-                            "output_tokens": reply.output_tokens,
-                            "cache_creation_input_tokens": 0,
-                            "cache_read_input_tokens": 0,
-                        },
-                    }
-                else:
-                    payload = {
-                        "type": "error",
-                        "error": {
-                            "type": ERROR_TYPES.get(reply.status, "api_error"),
-                            "message": reply.message,
-                        },
-                    }
-                data = json.dumps(payload).encode()
                 try:
-                    self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.send_header("request-id", request_id)
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                    recorded.completed = reply.status == 200
+                    if body.get("stream") and reply.status == 200:
+                        recorded.completed = self._send_stream(reply, body, request_id)
+                    else:
+                        self._send_json(reply, body, request_id)
+                        recorded.completed = reply.status == 200
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _send_head(self, reply: Reply, request_id: str, content_type: str) -> None:
+                self.send_response(reply.status)
+                self.send_header("content-type", content_type)
+                self.send_header("request-id", request_id)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+
+            def _send_json(self, reply: Reply, body: dict[str, Any], request_id: str) -> None:
+                if reply.status == 200:
+                    payload = _message(reply, body, request_id)
+                else:
+                    error_type = ERROR_TYPES.get(reply.status, "api_error")
+                    payload = _error_payload(error_type, reply.message)
+                data = json.dumps(payload).encode()
+                self._send_head(reply, request_id, "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _send_stream(self, reply: Reply, body: dict[str, Any], request_id: str) -> bool:
+                """Write the reply as SSE in chunked encoding; True if it reached message_stop."""
+                self._send_head(reply, request_id, "text/event-stream")
+                self.send_header("cache-control", "no-cache")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for event, data in _stream_events(reply, body, request_id):
+                    self._write_event(event, data)
+                    if event != "content_block_delta":
+                        continue
+                    if reply.drop_mid_stream:
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return False
+                    if reply.stream_error:
+                        message = reply.message or reply.stream_error
+                        self._write_event("error", _error_payload(reply.stream_error, message))
+                        self._write_chunk(b"")
+                        return False
+                self._write_chunk(b"")
+                return True
+
+            def _write_event(self, event: str, data: dict[str, Any]) -> None:
+                self._write_chunk(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+
+            def _write_chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True

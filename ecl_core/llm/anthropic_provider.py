@@ -1,15 +1,25 @@
-"""The Anthropic provider: the official SDK's Messages API, with retries left to ECL."""
+"""The Anthropic provider: the official SDK's Messages API, with retries left to ECL.
+
+Requests whose ``max_tokens`` is above ``STREAM_ABOVE_MAX_TOKENS`` are streamed
+(``messages.stream``, then the final message): the SDK refuses a non-streaming request that
+could outlast its timeout, and a long answer then never waits on one idle HTTP read.
+Shorter requests use ``messages.create``, unchanged on the wire.
+"""
 
 import time
 
 import anthropic
+import httpx2
 from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
 
 from ecl_core.errors import PermanentLLMError
 from ecl_core.llm.sdk_errors import translate_anthropic_error
 from ecl_core.types import CompletionRequest, CompletionResponse, Message, TokenUsage
 
-__all__ = ["AnthropicProvider"]
+__all__ = ["STREAM_ABOVE_MAX_TOKENS", "AnthropicProvider"]
+
+STREAM_ABOVE_MAX_TOKENS = 4096
+"""Requests with a larger ``max_tokens`` (output tokens) are streamed; others are not."""
 
 
 def _message_param(message: Message) -> MessageParam:
@@ -19,7 +29,7 @@ def _message_param(message: Message) -> MessageParam:
 
 
 class AnthropicProvider:
-    """Calls ``messages.create`` through the anthropic SDK.
+    """Calls the Messages API through the anthropic SDK, streaming long requests.
 
     The client is built with ``max_retries=0``: ECL's resilience layer owns retries,
     so attempts never multiply (style.md). The SDK itself honours ``ANTHROPIC_BASE_URL``
@@ -28,7 +38,7 @@ class AnthropicProvider:
     Args:
         api_key: The Anthropic API key. Never logged, never put in an error.
         model: Model name, e.g. ``claude-sonnet-4-6``.
-        timeout_s: Per-request timeout, in seconds.
+        timeout_s: Per-request timeout, in seconds (for a stream, per read).
         base_url: API root without ``/v1``; ``None`` means the SDK's default.
     """
 
@@ -43,26 +53,29 @@ class AnthropicProvider:
         )
 
     def complete(self, request: CompletionRequest) -> CompletionResponse:
-        """Send one Messages API request.
+        """Send one Messages API request, streamed when ``max_tokens`` is above the threshold.
+
+        Args:
+            request: The prompt and its limits; ``max_tokens`` chooses streaming.
+
+        Returns:
+            The text, token usage, stop reason (``max_tokens`` included), model and the
+            ``request-id`` header as ``request_id``; latency in milliseconds.
 
         Raises:
-            TransientLLMError: 408, 409, 429, 5xx, timeouts, dropped connections.
-            PermanentLLMError: Any other 4xx, a ``refusal`` stop_reason, or no text in the answer.
+            TransientLLMError: 408, 409, 429, 5xx, a transient ``error`` event in a stream
+                (``overloaded_error``, ``api_error``), timeouts, dropped connections.
+            PermanentLLMError: Any other 4xx or error event, or a ``refusal`` stop_reason.
         """
         started = time.perf_counter()
         try:
-            raw = self._client.messages.with_raw_response.create(
-                model=self.model,
-                max_tokens=request.max_tokens,
-                system=request.system,
-                messages=[_message_param(m) for m in request.messages],
-                stop_sequences=list(request.stop_sequences) or anthropic.omit,
-            )
-            message = raw.parse()
-        except anthropic.AnthropicError as err:
+            if request.max_tokens > STREAM_ABOVE_MAX_TOKENS:
+                message, request_id = self._stream(request)
+            else:
+                message, request_id = self._create(request)
+        except (anthropic.AnthropicError, httpx2.TransportError) as err:
             raise translate_anthropic_error(err) from None
         latency_ms = (time.perf_counter() - started) * 1000
-        request_id = raw.headers.get("request-id")
         if message.stop_reason == "refusal":
             raise PermanentLLMError("the model refused the request", request_id=request_id)
         text = "".join(block.text for block in message.content if block.type == "text")
@@ -81,3 +94,23 @@ class AnthropicProvider:
             request_id=request_id,
             latency_ms=latency_ms,
         )
+
+    def _create(self, request: CompletionRequest) -> tuple[anthropic.types.Message, str | None]:
+        raw = self._client.messages.with_raw_response.create(
+            model=self.model,
+            max_tokens=request.max_tokens,
+            system=request.system,
+            messages=[_message_param(m) for m in request.messages],
+            stop_sequences=list(request.stop_sequences) or anthropic.omit,
+        )
+        return raw.parse(), raw.headers.get("request-id")
+
+    def _stream(self, request: CompletionRequest) -> tuple[anthropic.types.Message, str | None]:
+        with self._client.messages.stream(
+            model=self.model,
+            max_tokens=request.max_tokens,
+            system=request.system,
+            messages=[_message_param(m) for m in request.messages],
+            stop_sequences=list(request.stop_sequences) or anthropic.omit,
+        ) as stream:
+            return stream.get_final_message(), stream.request_id
