@@ -145,3 +145,15 @@ def test_launch_summarize_document_from_the_launchpad(stack, stack_api, page):
     assert {k for k in succeeded if k.startswith("summarize_section")} == {
         f"summarize_section[sections_{k}]" for k in range(1, 7)
     }
+
+
+def test_the_catalog_shows_the_migration_asset_graph(stack, page):
+    _open(page, f"{stack.web_url}/assets")
+    for asset in ("migration_intake", "codebase_facts", "codebase_analysis",
+                  "architecture_design", "migration_plan", "implementation_specs",
+                  "quality_assessment", "migration_delivery"):
+        expect(page.get_by_text(asset, exact=True).first).to_be_visible()
+    _shot(page, "catalog-1-assets")
+    _open(page, f'{stack.web_url}/asset-groups~group%3A"migration"')  # the group's lineage
+    expect(page.get_by_text("migration_delivery", exact=True).first).to_be_visible()
+    _shot(page, "catalog-2-migration-lineage")
