@@ -1,31 +1,31 @@
 """The deterministic facts of a tree, no LLM: lines, complexity, manifests, tests, entry points.
 
-* Lines per language: ``ecl_core.codebase.lines`` (pygments' lexers).
-* Functions: lizard on every file whose language lizard reads, giving lizard's own
-  cyclomatic complexity; a function's length is ``end_line - start_line + 1``.
-* Manifests: ``ecl_core.codebase.manifests``.
-* Test files (``TEST_FOLDERS``, ``TEST_FILE``): files lizard reads inside a ``test``,
-  ``tests``, ``__tests__``, ``spec`` or ``specs`` folder, or named ``test_*.py``,
-  ``*_test.py``, ``*_test.go``, ``*.test.*``, ``*.spec.*``, ``*Test.java``, ``*Tests.java``
-  or ``*_spec.rb``. The test-to-code ratio is their code lines over the code lines of the
-  other files lizard reads (so data and documentation files count in neither).
-* Entry points: Python files with ``if __name__ == "__main__":`` and ``__main__.py``;
-  ``[project.scripts]`` of pyproject.toml; package.json ``main`` and ``bin``; Go files of
-  ``package main`` with ``func main(``; Rust ``src/main.rs`` and ``src/bin/*.rs``; Java
-  ``public static void main(``; a Dockerfile's ``CMD`` and ``ENTRYPOINT``.
+* Lines per language: ``ecl_core.codebase.lines`` (pygments' lexers; one counter for the
+  language table and for the test-to-code ratio).
+* Functions: lizard on every file whose language lizard reads (``is_source_file``), giving
+  lizard's own cyclomatic complexity (CCN) and NLOC; a function's length is
+  ``end_line - start_line + 1`` lines.
+* Manifests: ``ecl_core.codebase.manifests``; entry points:
+  ``ecl_core.codebase.entry_points``.
+* Test files: source files (lizard reads them) inside a folder named ``test``, ``tests``,
+  ``__tests__``, ``spec`` or ``specs`` (``TEST_FOLDERS``), or named ``test_*.py``,
+  ``*_test.py``, ``*_test.go``, ``*.test.<ext>``, ``*.spec.<ext>``, ``*Test.java``,
+  ``*Tests.java`` or ``*_spec.rb`` (``TEST_FILE``). The test-to-code ratio is their code
+  lines over the code lines of the other source files; data and documentation (JSON,
+  Markdown, YAML...) count in neither.
 """
 
-import json
 import re
-import tomllib
 from collections import defaultdict
 from pathlib import PurePosixPath
 
 import lizard
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from ecl_core.codebase.entry_points import EntryPoint, find_entry_points
 from ecl_core.codebase.lines import count_lines
 from ecl_core.codebase.manifests import Manifest, find_manifests
+from ecl_core.codebase.render import facts_markdown
 from ecl_core.codebase.tree import SkippedPath, SourceFile, SourceTree
 
 __all__ = [
@@ -37,27 +37,21 @@ __all__ = [
     "LanguageLines",
     "Manifest",
     "compute_facts",
+    "facts_markdown",
     "is_source_file",
     "is_test_file",
 ]
 
 TEST_FOLDERS = frozenset({"test", "tests", "__tests__", "spec", "specs"})
 TEST_FILE = re.compile(
-    r"^(test_.*\.py|.*_test\.(py|go)|.*\.(test|spec)\.[a-z]+|.*Tests?\.java|.*_spec\.rb)$"
+    r"^(test_.*\.py|.*_test\.(py|go)|.*\.(test|spec)\.[A-Za-z0-9]+|.*Tests?\.java|.*_spec\.rb)$"
 )
-_PY_MAIN = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]\s*:""", re.MULTILINE)
-_GO_MAIN = re.compile(r"^package\s+main\b", re.MULTILINE)
-_GO_FUNC_MAIN = re.compile(r"^func\s+main\s*\(", re.MULTILINE)
-_JAVA_MAIN = re.compile(r"public\s+static\s+void\s+main\s*\(")
-_DOCKER_RUN = re.compile(r"^\s*(CMD|ENTRYPOINT)\s+(.+)$", re.MULTILINE | re.IGNORECASE)
 
 
-class _Fact(BaseModel):
+class LanguageLines(BaseModel):
+    """Files and lines of one language (``ecl_core.codebase.lines``)."""
+
     model_config = ConfigDict(frozen=True)
-
-
-class LanguageLines(_Fact):
-    """Files and lines of one language."""
 
     language: str
     files: int
@@ -66,55 +60,53 @@ class LanguageLines(_Fact):
     blank: int
 
 
-class FunctionComplexity(_Fact):
+class FunctionComplexity(BaseModel):
     """One function as lizard measures it."""
 
+    model_config = ConfigDict(frozen=True)
+
     path: str
-    name: str
+    name: str = Field(description="Lizard's name, e.g. 'Server::route' or 'handle'.")
     start_line: int
     end_line: int
     cyclomatic_complexity: int
-    length: int
-    nloc: int
+    length: int = Field(description="Lines: end_line - start_line + 1.")
+    nloc: int = Field(description="Lizard's lines of code, without comments and blanks.")
 
 
-class EntryPoint(_Fact):
-    """Where the program starts."""
-
-    path: str
-    kind: str
-    detail: str
-
-
-class CodebaseFacts(_Fact):
+class CodebaseFacts(BaseModel):
     """The measured facts of a tree (module docstring)."""
+
+    model_config = ConfigDict(frozen=True)
 
     root: str
     files: int
     total_bytes: int
-    languages: list[LanguageLines]
-    code_lines: int
+    languages: list[LanguageLines] = Field(description="By code lines descending, then name.")
+    code_lines: int = Field(description="The sum of code lines over languages.")
     functions: int
-    average_complexity: float
-    most_complex: list[FunctionComplexity]
-    manifests: list[Manifest]
-    test_files: list[str]
+    average_complexity: float = Field(description="Mean CCN over functions; 0.0 when none.")
+    most_complex: list[FunctionComplexity] = Field(
+        description="By CCN descending, then path, then start line; the top few."
+    )
+    manifests: list[Manifest] = Field(description="In path order.")
+    test_files: list[str] = Field(description="Sorted.")
     test_code_lines: int
     non_test_code_lines: int
-    test_ratio: float
-    entry_points: list[EntryPoint]
-    paths: list[str]
+    test_ratio: float = Field(description="test_code_lines / non_test_code_lines; 0.0 when none.")
+    entry_points: list[EntryPoint] = Field(description="In path order, then as they appear.")
+    paths: list[str] = Field(description="Every file read, sorted.")
     skipped: list[SkippedPath]
 
 
 def is_test_file(path: str) -> bool:
-    """Whether ``path`` is a test by the conventions of the module docstring."""
+    """Whether ``path`` is a test by its folders or name (module docstring)."""
     parts = PurePosixPath(path).parts
     return bool(TEST_FOLDERS.intersection(parts[:-1])) or bool(TEST_FILE.match(parts[-1]))
 
 
 def is_source_file(path: str) -> bool:
-    """Whether lizard reads ``path`` (a programming language, not data or prose)."""
+    """Whether lizard reads ``path``: a programming language, not data or prose."""
     return lizard.get_reader_for(path) is not None
 
 
@@ -130,46 +122,16 @@ def _functions(file: SourceFile) -> list[FunctionComplexity]:
     ]
 
 
-def _entry_points(file: SourceFile) -> list[EntryPoint]:
-    name, text = PurePosixPath(file.path).name, file.text
-    found: list[EntryPoint] = []
-    if name.endswith(".py") and (_PY_MAIN.search(text) or name == "__main__.py"):
-        found.append(EntryPoint(path=file.path, kind="python __main__", detail=name))
-    elif name.endswith(".go") and _GO_MAIN.search(text) and _GO_FUNC_MAIN.search(text):
-        found.append(EntryPoint(path=file.path, kind="go main", detail="func main()"))
-    elif name.endswith(".rs") and (file.path.endswith("src/main.rs") or "/src/bin/" in
-                                   f"/{file.path}"):
-        found.append(EntryPoint(path=file.path, kind="rust main", detail="fn main()"))
-    elif name.endswith(".java") and _JAVA_MAIN.search(text):
-        found.append(EntryPoint(path=file.path, kind="java main", detail="static main()"))
-    elif name == "Dockerfile" or name.endswith(".Dockerfile"):
-        found += [EntryPoint(path=file.path, kind="dockerfile", detail=f"{m[0]} {m[1].strip()}")
-                  for m in _DOCKER_RUN.findall(text)]
-    elif name == "pyproject.toml":
-        try:
-            scripts = tomllib.loads(text).get("project", {}).get("scripts", {})
-        except ValueError:
-            scripts = {}
-        found += [EntryPoint(path=file.path, kind="python console script",
-                             detail=f"{k} = {v}") for k, v in sorted(scripts.items())]
-    elif name == "package.json":
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = {}
-        if isinstance(data, dict):
-            if isinstance(data.get("main"), str):
-                found.append(EntryPoint(path=file.path, kind="npm main", detail=data["main"]))
-            bins = data.get("bin")
-            bins = {data.get("name", "bin"): bins} if isinstance(bins, str) else bins
-            if isinstance(bins, dict):
-                found += [EntryPoint(path=file.path, kind="npm bin", detail=f"{k}: {v}")
-                          for k, v in sorted(bins.items())]
-    return found
-
-
 def compute_facts(tree: SourceTree, *, top_functions: int = 15) -> CodebaseFacts:
-    """Measure ``tree`` (module docstring); ``most_complex`` keeps ``top_functions``."""
+    """Measure ``tree`` (module docstring).
+
+    Args:
+        tree: The scanned tree.
+        top_functions: How many of the most complex functions ``most_complex`` keeps.
+
+    Returns:
+        The facts; the same tree always gives the same facts.
+    """
     by_language: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     functions: list[FunctionComplexity] = []
     test_files: list[str] = []
@@ -180,7 +142,7 @@ def compute_facts(tree: SourceTree, *, top_functions: int = 15) -> CodebaseFacts
         totals = by_language[lines.language]
         for k, value in enumerate((1, lines.code, lines.comment, lines.blank)):
             totals[k] += value
-        entry_points += _entry_points(file)
+        entry_points += find_entry_points(file.path, file.text)
         if not is_source_file(file.path):
             continue
         functions += _functions(file)
@@ -207,7 +169,7 @@ def compute_facts(tree: SourceTree, *, top_functions: int = 15) -> CodebaseFacts
         ),
         most_complex=ranked[:top_functions],
         manifests=find_manifests((f.path, f.text) for f in tree.files),
-        test_files=test_files,
+        test_files=sorted(test_files),
         test_code_lines=test_lines,
         non_test_code_lines=other_lines,
         test_ratio=test_lines / other_lines if other_lines else 0.0,

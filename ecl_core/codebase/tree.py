@@ -1,24 +1,40 @@
 """Reading a user's source tree safely: ignore rules, limits, no escape from the root.
 
-``scan_tree`` follows git's and ripgrep's rules, with ``.gitignore`` files read by pathspec
-(the root's and nested ones, each relative to its own folder, the deepest match winning).
-It never follows a symlink (file or folder) and never opens anything but a regular file,
-so a FIFO or a device cannot block it; it never reads outside the root. What it does not
-read is recorded with the reason (``SkippedPath``), except ignored paths and the folders
-it never enters (``SKIPPED_FOLDERS``, virtualenvs). Limits are settings (``TreeLimits``).
+``scan_tree`` follows git's and ripgrep's rules:
+
+* ``.gitignore`` files are honoured (``ecl_core.codebase.ignores``, pathspec's
+  ``GitIgnoreSpec``): the root's and nested ones, each relative to its own folder, the
+  deepest match winning (so a nested ``!keep.log`` re-includes what a parent ignored).
+  Ignored paths are not listed.
+* The folders of ``SKIPPED_FOLDERS`` and any folder holding a ``pyvenv.cfg`` (a
+  virtualenv, whatever its name) are never entered and not listed. A folder merely named
+  ``env`` is read unless it holds a ``pyvenv.cfg``.
+* Nothing is followed or opened that is not a regular file: a symlink (to a file or a
+  folder), a FIFO, a socket or a device is a recorded skip, found by ``lstat`` without
+  opening it, so nothing can block. Files are opened with ``O_NOFOLLOW`` after their
+  resolved path is checked to be inside the root, so nothing outside the root is read.
+* A file with a NUL byte in its first 8 KiB is binary (git's rule); a file that does not
+  decode as UTF-8 is not text; a name that is not valid UTF-8 is not read; an unreadable
+  file or folder is not read; a file over ``max_file_bytes`` is not opened. Each is a
+  recorded skip (``SkippedPath``) with its reason.
+
+Limits are settings (``TreeLimits``). ``read_user_file`` (``ecl_core.codebase.safe_read``)
+reads the single files a request names (a vision document, deployment files).
 """
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pathspec
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecl_core.errors import FieldError, ValidationError
+from ecl_core.codebase.ignores import SKIPPED_FOLDERS, GitIgnores, is_skipped_folder
+from ecl_core.codebase.safe_read import read_regular, read_user_file, refusal
+from ecl_core.errors import ValidationError
 
 __all__ = [
+    "BINARY_PROBE_BYTES",
+    "DEFAULT_LIMITS",
     "SKIPPED_FOLDERS",
     "SkippedPath",
     "SourceFile",
@@ -28,12 +44,6 @@ __all__ = [
     "scan_tree",
 ]
 
-SKIPPED_FOLDERS = frozenset({
-    ".git", ".hg", ".svn", "node_modules", "vendor", "target", "dist", "build", "__pycache__",
-    ".venv", "venv", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-})
-"""Dependency, build and tool folders that are never entered; so is any folder holding a
-``pyvenv.cfg`` (a virtualenv)."""
 BINARY_PROBE_BYTES = 8192
 """A NUL byte in the first 8 KiB makes a file binary (git's rule)."""
 
@@ -43,7 +53,10 @@ class TreeLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_files: int = Field(20_000, ge=1, description="Most files read.")
+    max_files: int = Field(
+        20_000, ge=1,
+        description="Most files: regular files not ignored, binary and oversized ones included.",
+    )
     max_total_bytes: int = Field(52_428_800, ge=1, description="Most bytes of text (50 MB).")
     max_file_bytes: int = Field(
         1_048_576, ge=1, description="A larger file is skipped and listed (1 MB)."
@@ -56,7 +69,7 @@ class SkippedPath(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     path: str = Field(description="POSIX, relative to the root; a non-UTF-8 name escaped.")
-    reason: str
+    reason: str = Field(description="e.g. 'symlink (not followed)', 'binary file'.")
 
 
 class SourceFile(BaseModel):
@@ -66,7 +79,7 @@ class SourceFile(BaseModel):
 
     path: str = Field(description="POSIX, relative to the root, e.g. 'src/app.py'.")
     size: int = Field(description="Bytes.")
-    text: str
+    text: str = Field(description="The file's UTF-8 text.")
 
 
 class SourceTree(BaseModel):
@@ -86,180 +99,160 @@ class SourceTree(BaseModel):
         return {f.path for f in self.files}
 
 
-def _refused(field: str, message: str, problem: str) -> ValidationError:
-    return ValidationError(message, [FieldError(field, problem)])
+DEFAULT_LIMITS = TreeLimits()
 
 
-def _printable(name: str) -> str:
-    """``name`` as text; bytes that are not UTF-8 (surrogate escapes) are shown escaped."""
-    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+def _shown(relative: str) -> str:
+    """``relative`` as text; bytes that are not UTF-8 (surrogate escapes) shown escaped."""
+    return os.fsencode(relative).decode("utf-8", errors="backslashreplace")
 
 
-class _Ignores:
-    """The ``.gitignore`` specs in force in one folder: (folder prefix, spec), root first."""
-
-    def __init__(self, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...] = ()) -> None:
-        self.specs = specs
-
-    def entering(self, folder: Path, prefix: str) -> "_Ignores":
-        ignore_file = folder / ".gitignore"
-        try:
-            if not ignore_file.is_symlink() and ignore_file.is_file():
-                lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
-                return _Ignores((*self.specs, (prefix, spec)))
-        except OSError:
-            pass
-        return self
-
-    def ignored(self, relative: str, is_dir: bool) -> bool:
-        verdict = False
-        for prefix, spec in self.specs:
-            inside = relative[len(prefix):] if prefix else relative
-            result = spec.check_file(inside + "/" if is_dir else inside)
-            if result.include is not None:
-                verdict = result.include
-        return verdict
+def _special_kind(mode: int) -> str:
+    """What a file that is neither regular, a folder nor a symlink is."""
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
 
 
-def _walk(
-    folder: Path, prefix: str, ignores: _Ignores, skipped: list[SkippedPath]
-) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """Regular files under ``folder`` as (relative path, path, lstat), never following links."""
-    ignores = ignores.entering(folder, prefix)
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as err:
-        skipped.append(SkippedPath(path=prefix or ".", reason=f"unreadable: {err.strerror}"))
-        return
-    for entry in entries:
+class _Scan:
+    """One walk of a tree: the files read, the skips, and the limits' running totals."""
+
+    def __init__(self, base: Path, limits: TreeLimits, field: str, message: str) -> None:
+        self.base = base
+        self.limits = limits
+        self.field = field
+        self.message = message
+        self.files: list[SourceFile] = []
+        self.skipped: list[SkippedPath] = []
+        self.seen_files = 0
+        self.total_bytes = 0
+
+    def skip(self, relative: str, reason: str) -> None:
+        self.skipped.append(SkippedPath(path=_shown(relative), reason=reason))
+
+    def refusal(self, problem: str) -> ValidationError:
+        return refusal(self.field, self.message, f"'{self.base}' {problem}")
+
+    def walk(self) -> None:
+        """Visit every folder depth first, in name order, without recursion (any depth)."""
+        pending: list[tuple[Path, str, GitIgnores]] = [(self.base, "", GitIgnores())]
+        while pending:
+            folder, prefix, ignores = pending.pop()
+            ignores = ignores.entering(folder, prefix)
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError as err:
+                if not prefix:
+                    raise self.refusal(f"cannot be listed: {err.strerror}") from None
+                self.skip(prefix.rstrip("/"), f"unreadable: {err.strerror}")
+                continue
+            folders = [found for entry in entries
+                       if (found := self.visit(entry, prefix, ignores)) is not None]
+            pending += [(Path(e.path), prefix + e.name + "/", ignores) for e in reversed(folders)]
+
+    def visit(
+        self, entry: os.DirEntry[str], prefix: str, ignores: GitIgnores
+    ) -> os.DirEntry[str] | None:
+        """Read or skip one entry; return it if it is a folder to enter."""
         relative = prefix + entry.name
-        shown = _printable(relative)
-        try:
-            entry.name.encode("utf-8")
-        except UnicodeEncodeError:
-            skipped.append(SkippedPath(path=shown, reason="name is not valid UTF-8"))
-            continue
         try:
             info = entry.stat(follow_symlinks=False)
         except OSError as err:
-            skipped.append(SkippedPath(path=shown, reason=f"unreadable: {err.strerror}"))
-            continue
-        if stat.S_ISLNK(info.st_mode):
-            skipped.append(SkippedPath(path=relative, reason="symlink (not followed)"))
-        elif stat.S_ISDIR(info.st_mode):
-            path = Path(entry.path)
-            if entry.name in SKIPPED_FOLDERS or (path / "pyvenv.cfg").exists():
-                continue
-            if not ignores.ignored(relative, is_dir=True):
-                yield from _walk(path, relative + "/", ignores, skipped)
+            self.skip(relative, f"unreadable: {err.strerror}")
+            return None
+        is_dir = stat.S_ISDIR(info.st_mode)
+        if ignores.ignored(relative, is_dir=is_dir) or (
+            is_dir and is_skipped_folder(Path(entry.path))
+        ):
+            return None
+        if relative != _shown(relative):
+            self.skip(relative, "name is not valid UTF-8")
+        elif stat.S_ISLNK(info.st_mode):
+            self.skip(relative, "symlink (not followed)")
+        elif is_dir:
+            return entry
         elif not stat.S_ISREG(info.st_mode):
-            skipped.append(SkippedPath(path=relative, reason="not a regular file"))
-        elif not ignores.ignored(relative, is_dir=False):
-            yield relative, Path(entry.path), info
+            self.skip(relative, f"{_special_kind(info.st_mode)} (not opened)")
+        else:
+            self.read(relative, Path(entry.path), info.st_size)
+        return None
 
+    def read(self, relative: str, path: Path, size: int) -> None:
+        """Read one regular file or record why not; fail past ``max_files`` or ``max_total_bytes``.
 
-def _read(path: Path, root: Path) -> bytes:
-    """The file's bytes, opened without following a link and checked to be inside ``root``."""
-    if not path.resolve().is_relative_to(root):
-        raise PermissionError(f"{path} resolves outside the root")
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise PermissionError(f"{path} is not a regular file")
-        return handle.read()
+        Raises:
+            ValidationError: The tree is past ``max_files`` or ``max_total_bytes``.
+        """
+        self.seen_files += 1
+        if self.seen_files > self.limits.max_files:
+            raise self.refusal(f"holds more than {self.limits.max_files:,} files "
+                               f"(max_files); stopped at '{relative}'")
+        limit = self.limits.max_file_bytes
+        if size > limit:
+            self.skip(relative, f"has {size:,} bytes; the per-file limit is {limit:,}")
+            return
+        try:
+            raw = read_regular(path, inside=self.base, max_bytes=limit)
+        except OSError as err:
+            self.skip(relative, f"unreadable: {err.strerror or err}")
+            return
+        if len(raw) > limit:
+            self.skip(relative, f"has more than {limit:,} bytes; the per-file limit is {limit:,}")
+        elif b"\0" in raw[:BINARY_PROBE_BYTES]:
+            self.skip(relative, "binary file")
+        else:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.skip(relative, "not UTF-8 text")
+                return
+            self.total_bytes += len(raw)
+            if self.total_bytes > self.limits.max_total_bytes:
+                raise self.refusal(
+                    f"holds more than {self.limits.max_total_bytes:,} bytes of text "
+                    f"(max_total_bytes); stopped at '{relative}'"
+                )
+            self.files.append(SourceFile(path=relative, size=len(raw), text=text))
 
 
 def scan_tree(
-    root: str | Path, limits: TreeLimits | None = None, *, field: str = "code_path"
+    root: str | Path, limits: TreeLimits = DEFAULT_LIMITS, *, field: str = "code_path"
 ) -> SourceTree:
-    """Read every text file under ``root`` (module docstring).
+    """Read every text file under ``root`` by the rules of the module docstring.
 
-    A root given as a symlink to a folder is resolved once; links inside it are skipped.
+    A root given as a symlink to a folder is resolved once; symlinks inside it are skipped.
 
     Args:
         root: The folder to read.
-        limits: Most files, most bytes of text, largest file; None for the defaults.
+        limits: Most files, most bytes of text, largest file read.
         field: The request field that named ``root``, for errors.
 
+    Returns:
+        The tree's text files and its recorded skips, each sorted by path.
+
     Raises:
-        ValidationError: On ``field``: the root is missing or not a folder, holds more than
-            ``max_files`` files or ``max_total_bytes`` of text (the problem names the path and
-            the limit), or holds no text file.
+        ValidationError: On ``field``, message ``cannot analyze <root>``: the root is missing,
+            not a folder or cannot be listed; it holds more than ``max_files`` files or more
+            than ``max_total_bytes`` bytes of text (the problem names the path, the limit and
+            the file where reading stopped); or it holds no text file.
     """
-    limits = limits or TreeLimits()
-    message = f"cannot analyze {root}"
     base = Path(root).expanduser().resolve()
+    message = f"cannot analyze {root}"
     if not base.exists():
-        raise _refused(field, message, f"'{base}' does not exist")
+        raise refusal(field, message, f"'{base}' does not exist")
     if not base.is_dir():
-        raise _refused(field, message, f"'{base}' is not a folder")
-    files: list[SourceFile] = []
-    skipped: list[SkippedPath] = []
-    total = 0
-    for relative, path, info in _walk(base, "", _Ignores(), skipped):
-        if info.st_size > limits.max_file_bytes:
-            skipped.append(SkippedPath(path=relative, reason=(
-                f"has {info.st_size:,} bytes; the per-file limit is {limits.max_file_bytes:,}"
-            )))
-            continue
-        try:
-            raw = _read(path, base)
-        except OSError as err:
-            skipped.append(SkippedPath(path=relative, reason=f"unreadable: {err.strerror or err}"))
-            continue
-        if b"\0" in raw[:BINARY_PROBE_BYTES]:
-            skipped.append(SkippedPath(path=relative, reason="binary file"))
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            skipped.append(SkippedPath(path=relative, reason="not UTF-8 text"))
-            continue
-        if len(files) + 1 > limits.max_files:
-            raise _refused(field, message, f"'{base}' holds more than {limits.max_files:,} "
-                           f"files (max_files); stopped at '{relative}'")
-        total += len(raw)
-        if total > limits.max_total_bytes:
-            raise _refused(field, message, f"'{base}' holds more than "
-                           f"{limits.max_total_bytes:,} bytes of text (max_total_bytes); "
-                           f"stopped at '{relative}'")
-        files.append(SourceFile(path=relative, size=len(raw), text=text))
-    if not files:
-        raise _refused(field, message, f"'{base}' holds no text file to analyze")
+        raise refusal(field, message, f"'{base}' is not a folder")
+    scan = _Scan(base, limits, field, message)
+    scan.walk()
+    if not scan.files:
+        raise refusal(field, message, f"'{base}' holds no text file to analyze")
     return SourceTree(
         root=str(base),
-        files=sorted(files, key=lambda f: f.path),
-        skipped=sorted(skipped, key=lambda s: s.path),
+        files=sorted(scan.files, key=lambda f: f.path),
+        skipped=sorted(scan.skipped, key=lambda s: s.path),
     )
-
-
-def read_user_file(path: str | Path, *, field: str, max_bytes: int = 1_048_576) -> str:
-    """The UTF-8 text of one file a request names (a vision document, a deployment file).
-
-    The path is resolved (a symlink to a regular file is read as its target); the target
-    must be a regular file, checked with ``stat`` before it is opened, so a FIFO, a device
-    or a folder is refused without blocking.
-
-    Raises:
-        ValidationError: On ``field``: missing, not a regular file, over ``max_bytes``, or
-            not UTF-8 text; the problem names the path and the rule.
-    """
-    message = f"cannot read {path}"
-    target = Path(path).expanduser().resolve()
-    try:
-        info = target.stat()
-    except OSError:
-        raise _refused(field, message, f"'{target}' does not exist") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise _refused(field, message, f"'{target}' is not a regular file")
-    if info.st_size > max_bytes:
-        raise _refused(field, message,
-                       f"'{target}' has {info.st_size:,} bytes; the limit is {max_bytes:,}")
-    try:
-        raw = _read(target, target.parent)
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _refused(field, message, f"'{target}' is not UTF-8 text") from None
-    except OSError as err:
-        raise _refused(field, message, f"'{target}' is unreadable: {err.strerror}") from None

@@ -1,15 +1,18 @@
-"""Facts of small codebases in Python, TypeScript and Go, asserted exactly."""
+"""Facts of small codebases in Python, TypeScript and Go, asserted exactly.
+
+Expected line counts are counted by hand in the comments beside each file.
+"""
 
 import json
 from pathlib import Path
 
 import lizard
+import pytest
 
-from ecl_core.codebase.excerpts import select_excerpts
-from ecl_core.codebase.facts import compute_facts, is_test_file
-from ecl_core.codebase.render import facts_markdown
-from ecl_core.codebase.tree import scan_tree
+from ecl_core.codebase.facts import compute_facts, is_source_file, is_test_file
+from ecl_core.codebase.tree import SkippedPath, scan_tree
 
+# 18 lines: 11 code; 2 comment (the docstring, the comment); 5 blank.
 PYTHON_APP = '''"""The app."""
 
 import sys
@@ -29,12 +32,14 @@ def classify(values):
 if __name__ == "__main__":
     print(classify([int(a) for a in sys.argv[1:]]))
 '''
+# 5 lines: 3 code, 2 blank.
 PYTHON_TEST = '''from app import classify
 
 
 def test_classify():
     assert classify([1, -1]) == {"positive": 1, "negative": 1}
 '''
+# 13 lines: 9 code; 2 comment (lines 1 and 11); 2 blank.
 TYPESCRIPT = '''// A tiny server.
 import express from "express";
 
@@ -49,6 +54,14 @@ export function route(path: string): number {
 const app = express();
 app.listen(3000);
 '''
+# 5 lines: 4 code, 1 blank.
+TYPESCRIPT_TEST = '''import { route } from './server';
+
+test('root', () => {
+  expect(route('/')).toBe(200);
+});
+'''
+# 18 lines: 14 code; 1 comment (line 5); 3 blank.
 GO = '''package main
 
 import "fmt"
@@ -68,6 +81,7 @@ func main() {
 \tfmt.Println(Sum([]int{1, -2, 3}))
 }
 '''
+# 9 lines: 7 code, 2 blank.
 GO_TEST = '''package main
 
 import "testing"
@@ -78,6 +92,32 @@ func TestSum(t *testing.T) {
 \t}
 }
 '''
+# 9 lines: 7 code, 2 blank.
+PYPROJECT = '''[project]
+name = "app"
+dependencies = ["requests>=2", "click"]
+
+[project.optional-dependencies]
+dev = ["pytest"]
+
+[project.scripts]
+app = "app:main"
+'''
+# 9 lines: 7 code, 2 blank (no lexer: Other).
+GO_MOD = '''module example.com/sum
+
+go 1.22
+
+require (
+\tgithub.com/pkg/errors v0.9.1
+\tgolang.org/x/sync v0.7.0 // indirect
+)
+require github.com/stretchr/testify v1.9.0
+'''
+PACKAGE_JSON = json.dumps({  # 1 line of JSON
+    "name": "srv", "main": "dist/server.js", "bin": {"srv": "bin/srv.js"},
+    "dependencies": {"express": "^4"}, "devDependencies": {"jest": "^29"},
+})
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -88,128 +128,144 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def languages(facts) -> dict[str, tuple[int, int, int, int]]:
-    return {lang.language: (lang.files, lang.code, lang.comment, lang.blank)
-            for lang in facts.languages}
+def languages(facts) -> list[tuple[str, int, int, int, int]]:
+    return [(lang.language, lang.files, lang.code, lang.comment, lang.blank)
+            for lang in facts.languages]
+
+
+def functions(facts) -> list[tuple[str, str, int, int, int, int]]:
+    return [(f.path, f.name, f.start_line, f.cyclomatic_complexity, f.length, f.nloc)
+            for f in facts.most_complex]
 
 
 def test_python_lines_complexity_tests_and_entry_points(tmp_path):
     facts = compute_facts(scan_tree(write(tmp_path, {
-        "app.py": PYTHON_APP,
-        "tests/test_app.py": PYTHON_TEST,
-        "pyproject.toml": '[project]\nname = "app"\ndependencies = ["requests>=2", "click"]\n'
-        '[project.optional-dependencies]\ndev = ["pytest"]\n'
-        '[project.scripts]\napp = "app:main"\n',
-        "requirements.txt": "# pinned\nflask==3.0 ; python_version > '3'\n-r base.txt\n",
-        "requirements-dev.txt": "ruff\n",
+        "app.py": PYTHON_APP, "tests/test_app.py": PYTHON_TEST,
     })))
-    # app.py: 11 code, 2 comment (docstring, comment), 5 blank; the test: 3 code, 2 blank.
-    assert languages(facts)["Python"] == (2, 14, 2, 7)
-    (classify,) = [f for f in facts.most_complex if f.name == "classify"]
-    assert (classify.cyclomatic_complexity, classify.start_line, classify.length) == (4, 6, 9)
-    lizard_says = lizard.analyze_file.analyze_source_code("app.py", PYTHON_APP)
-    assert classify.cyclomatic_complexity == lizard_says.function_list[0].cyclomatic_complexity
+    assert languages(facts) == [("Python", 2, 14, 2, 7)]
+    assert facts.code_lines == 14
+    # classify: a for, an if, an elif: CCN 4, lines 6 to 14, 8 of them code (NLOC);
+    # lizard says the same.
+    assert functions(facts) == [
+        ("app.py", "classify", 6, 4, 9, 8),
+        ("tests/test_app.py", "test_classify", 4, 1, 2, 2),
+    ]
+    (lizard_says,) = lizard.analyze_file.analyze_source_code("app.py", PYTHON_APP).function_list
+    assert facts.most_complex[0].cyclomatic_complexity == lizard_says.cyclomatic_complexity
+    assert facts.most_complex[0].end_line == lizard_says.end_line == 14
+    assert (facts.functions, facts.average_complexity) == (2, 2.5)
     assert facts.test_files == ["tests/test_app.py"]
     assert (facts.test_code_lines, facts.non_test_code_lines) == (3, 11)
     assert facts.test_ratio == 3 / 11
-    assert {(e.path, e.kind, e.detail) for e in facts.entry_points} == {
-        ("app.py", "python __main__", "app.py"),
-        ("pyproject.toml", "python console script", "app = app:main"),
-    }
-    manifests = {m.path: (m.kind, m.dependencies, m.dev_dependencies) for m in facts.manifests}
-    assert manifests == {
-        "pyproject.toml": ("python", ["click", "requests"], ["pytest"]),
-        "requirements.txt": ("python", ["flask"], []),
-        "requirements-dev.txt": ("python", [], ["ruff"]),
-    }
-
-
-def test_typescript_lines_complexity_and_package_json(tmp_path):
-    facts = compute_facts(scan_tree(write(tmp_path, {
-        "src/server.ts": TYPESCRIPT,
-        "src/server.test.ts": "import { route } from './server';\n\ntest('root', () => {\n"
-        "  expect(route('/')).toBe(200);\n});\n",
-        "package.json": json.dumps({
-            "name": "srv", "main": "dist/server.js", "bin": {"srv": "bin/srv.js"},
-            "dependencies": {"express": "^4"}, "peerDependencies": {"react": "*"},
-            "devDependencies": {"jest": "^29", "typescript": "^5"},
-        }),
-    })))
-    # server.ts: 9 code, 2 comment, 2 blank; the test: 4 code, 1 blank.
-    assert languages(facts)["TypeScript"] == (2, 13, 2, 3)
-    (route,) = [f for f in facts.most_complex if f.name == "route"]
-    assert (route.cyclomatic_complexity, route.length) == (4, 6)  # if, &&, ?:
-    assert facts.test_files == ["src/server.test.ts"]
-    assert facts.test_ratio == 4 / 9
-    (npm,) = facts.manifests
-    assert (npm.kind, npm.dependencies, npm.dev_dependencies) == (
-        "npm", ["express", "react"], ["jest", "typescript"]
-    )
-    assert {(e.kind, e.detail) for e in facts.entry_points} == {
-        ("npm main", "dist/server.js"), ("npm bin", "srv: bin/srv.js")
-    }
-
-
-def test_go_lines_complexity_go_mod_and_main(tmp_path):
-    facts = compute_facts(scan_tree(write(tmp_path, {
-        "main.go": GO,
-        "main_test.go": GO_TEST,
-        "go.mod": "module example.com/sum\n\ngo 1.22\n\nrequire (\n"
-        "\tgithub.com/pkg/errors v0.9.1\n\tgolang.org/x/sync v0.7.0 // indirect\n)\n"
-        "require github.com/stretchr/testify v1.9.0\n",
-    })))
-    # main.go: 14 code, 1 comment, 3 blank; main_test.go: 7 code, 2 blank.
-    assert languages(facts)["Go"] == (2, 21, 1, 5)
-    ranked = [(f.name, f.cyclomatic_complexity, f.length) for f in facts.most_complex]
-    assert ranked == [("Sum", 3, 9), ("TestSum", 2, 5), ("main", 1, 3)]
-    assert facts.functions == 3 and facts.average_complexity == 2.0
-    assert facts.test_files == ["main_test.go"] and facts.test_ratio == 7 / 14
-    (mod,) = facts.manifests
-    assert mod.dependencies == [
-        "github.com/pkg/errors", "github.com/stretchr/testify", "golang.org/x/sync"
+    assert [(e.path, e.kind, e.detail) for e in facts.entry_points] == [
+        ("app.py", "python __main__", 'if __name__ == "__main__"'),
     ]
-    assert [(e.path, e.kind) for e in facts.entry_points] == [("main.go", "go main")]
 
 
-def test_other_manifests_and_a_broken_one(tmp_path):
+def test_typescript_lines_complexity_and_tests(tmp_path):
     facts = compute_facts(scan_tree(write(tmp_path, {
-        "Cargo.toml": '[package]\nname = "x"\n[dependencies]\nserde = "1"\ntokio = { version = '
-        '"1" }\n[dev-dependencies]\nproptest = "1"\n',
-        "Gemfile": "source 'https://rubygems.org'\ngem 'rails', '~> 7'\n"
-        "group :development, :test do\n  gem 'rspec'\nend\ngem \"puma\"\n",
-        "pom.xml": '<project xmlns="http://maven.apache.org/POM/4.0.0"><dependencies>'
-        "<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>"
-        "</dependency><dependency><groupId>junit</groupId><artifactId>junit</artifactId>"
-        "<scope>test</scope></dependency></dependencies></project>",
-        "web/package.json": "{ not json",
+        "src/server.ts": TYPESCRIPT, "src/server.test.ts": TYPESCRIPT_TEST,
     })))
-    manifests = {m.path: (m.kind, m.dependencies, m.dev_dependencies) for m in facts.manifests}
-    assert manifests == {
-        "Cargo.toml": ("cargo", ["serde", "tokio"], ["proptest"]),
-        "Gemfile": ("ruby", ["puma", "rails"], ["rspec"]),
-        "pom.xml": ("maven", ["org.slf4j:slf4j-api"], ["junit:junit"]),
-        "web/package.json": ("npm", [], []),
-    }
+    assert languages(facts) == [("TypeScript", 2, 13, 2, 3)]
+    # route: an if, a &&, a ?: : CCN 4, lines 4 to 9; the test's arrow function: CCN 1.
+    assert functions(facts) == [
+        ("src/server.ts", "route", 4, 4, 6, 6),
+        ("src/server.test.ts", "(anonymous)", 3, 1, 3, 3),
+    ]
+    assert facts.test_files == ["src/server.test.ts"]
+    assert (facts.test_code_lines, facts.non_test_code_lines, facts.test_ratio) == (4, 9, 4 / 9)
 
 
-def test_test_file_conventions():
-    assert is_test_file("tests/helpers.py") and is_test_file("pkg/__tests__/a.js")
-    assert is_test_file("a_test.go") and is_test_file("src/UserTest.java")
-    assert is_test_file("spec/models/user_spec.rb") and is_test_file("x.spec.tsx")
-    assert not is_test_file("src/testing.py") and not is_test_file("contest.py")
+def test_go_lines_complexity_and_tests(tmp_path):
+    facts = compute_facts(scan_tree(write(tmp_path, {"main.go": GO, "main_test.go": GO_TEST})))
+    assert languages(facts) == [("Go", 2, 21, 1, 5)]
+    # Sum: a for, an if: CCN 3, lines 6 to 14. TestSum: an if. main: straight.
+    assert functions(facts) == [
+        ("main.go", "Sum", 6, 3, 9, 9),
+        ("main_test.go", "TestSum", 5, 2, 5, 5),
+        ("main.go", "main", 16, 1, 3, 3),
+    ]
+    assert (facts.functions, facts.average_complexity) == (3, 2.0)
+    assert facts.test_files == ["main_test.go"]
+    assert (facts.test_code_lines, facts.non_test_code_lines, facts.test_ratio) == (7, 14, 0.5)
+    assert [(e.path, e.kind, e.detail) for e in facts.entry_points] == [
+        ("main.go", "go main", "func main()"),
+    ]
 
 
-def test_facts_as_markdown_tables_and_excerpts_within_budget(tmp_path):
-    tree = scan_tree(write(tmp_path, {"main.go": GO, "go.mod": "module m\n"}))
-    facts = compute_facts(tree)
-    text = facts_markdown(facts)
-    assert "| Go | 1 | 14 | 1 | 3 |" in text
-    assert "| Sum | `main.go:6` | 3 | 9 |" in text
-    assert "| `main.go` | go main | func main() |" in text
-    excerpts = select_excerpts(tree, facts, budget_tokens=40)
-    assert sum(len(e.text) + 1 for e in excerpts) <= 160
-    assert [(e.path, e.why) for e in excerpts][0] == ("go.mod", "manifest")
-    everything = select_excerpts(tree, facts, budget_tokens=10_000)
-    ranges = [(e.path, n) for e in everything for n in range(e.start_line, e.end_line + 1)]
-    assert len(ranges) == len(set(ranges))  # no line is given twice
-    assert {e.path for e in everything} == {"main.go", "go.mod"}
+def test_a_mixed_tree_gives_every_fact(tmp_path):
+    root = write(tmp_path, {
+        "app.py": PYTHON_APP, "tests/test_app.py": PYTHON_TEST,
+        "src/server.ts": TYPESCRIPT, "src/server.test.ts": TYPESCRIPT_TEST,
+        "main.go": GO, "main_test.go": GO_TEST,
+        "pyproject.toml": PYPROJECT, "go.mod": GO_MOD, "package.json": PACKAGE_JSON,
+    })
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    facts = compute_facts(scan_tree(root), top_functions=3)
+    # By code lines descending, then by name: Other (go.mod) before TOML at 7.
+    assert languages(facts) == [
+        ("Go", 2, 21, 1, 5), ("Python", 2, 14, 2, 7), ("TypeScript", 2, 13, 2, 3),
+        ("Other", 1, 7, 0, 2), ("TOML", 1, 7, 0, 2), ("JSON", 1, 1, 0, 0),
+    ]
+    assert (facts.files, facts.code_lines) == (9, 63)
+    assert facts.total_bytes == sum((root / p).stat().st_size for p in facts.paths)
+    # The top 3 of 7 functions: two at CCN 4 (by path), then Sum.
+    assert [(f.path, f.name) for f in facts.most_complex] == [
+        ("app.py", "classify"), ("src/server.ts", "route"), ("main.go", "Sum"),
+    ]
+    # CCNs 4 + 1 (Python), 4 + 1 (TypeScript), 3 + 2 + 1 (Go), over 7 functions.
+    assert (facts.functions, facts.average_complexity) == (7, 16 / 7)
+    assert facts.test_files == ["main_test.go", "src/server.test.ts", "tests/test_app.py"]
+    assert (facts.test_code_lines, facts.non_test_code_lines) == (3 + 4 + 7, 11 + 9 + 14)
+    assert facts.test_ratio == 14 / 34
+    assert [(m.path, m.kind, m.dependencies, m.dev_dependencies) for m in facts.manifests] == [
+        ("go.mod", "go",
+         ["github.com/pkg/errors", "github.com/stretchr/testify", "golang.org/x/sync"], []),
+        ("package.json", "npm", ["express"], ["jest"]),
+        ("pyproject.toml", "python", ["click", "requests"], ["pytest"]),
+    ]
+    assert [(e.path, e.kind, e.detail, e.line) for e in facts.entry_points] == [
+        ("app.py", "python __main__", 'if __name__ == "__main__"', 17),
+        ("main.go", "go main", "func main()", 16),
+        ("package.json", "npm main", "dist/server.js", 1),
+        ("package.json", "npm bin", "srv: bin/srv.js", 1),
+        ("pyproject.toml", "python console script", "app = app:main", 1),
+    ]
+    assert facts.paths == sorted([
+        "app.py", "tests/test_app.py", "src/server.ts", "src/server.test.ts", "main.go",
+        "main_test.go", "pyproject.toml", "go.mod", "package.json",
+    ])
+    assert facts.skipped == [SkippedPath(path="logo.png", reason="binary file")]
+    assert compute_facts(scan_tree(root), top_functions=3) == facts  # deterministic
+
+
+def test_a_tree_without_code_has_zero_averages_and_ratios(tmp_path):
+    facts = compute_facts(scan_tree(write(tmp_path, {
+        "README.md": "# Notes\n\nNothing to run.\n", "tests/data.json": "{}\n",
+    })))
+    assert languages(facts) == [("Markdown", 1, 2, 0, 1), ("JSON", 1, 1, 0, 0)]
+    assert (facts.functions, facts.average_complexity, facts.most_complex) == (0, 0.0, [])
+    # Data in a tests folder is not a test file: only source files are.
+    assert (facts.test_files, facts.test_ratio, facts.non_test_code_lines) == ([], 0.0, 0)
+
+
+@pytest.mark.parametrize("path", [
+    "tests/helpers.py", "test/a.c", "pkg/__tests__/a.js", "spec/models/user_spec.rb",
+    "specs/a.ts", "test_app.py", "app_test.py", "a_test.go", "x.test.ts", "x.test.jsx",
+    "x.spec.tsx", "x.spec.js", "src/UserTest.java", "src/UserTests.java", "user_spec.rb",
+])
+def test_test_file_conventions_match(path):
+    assert is_test_file(path)
+
+
+@pytest.mark.parametrize("path", [
+    "src/testing.py", "contest.py", "src/latest.go", "attest/a.py", "testdata.py",
+    "src/Tester.java", "specification.md", "src/inspect.ts",
+])
+def test_test_file_conventions_do_not_match(path):
+    assert not is_test_file(path)
+
+
+def test_source_files_are_those_lizard_reads():
+    assert [p for p in ("a.py", "a.ts", "a.go", "a.rs", "a.java", "a.md", "a.json", "a.toml")
+            if is_source_file(p)] == ["a.py", "a.ts", "a.go", "a.rs", "a.java"]
