@@ -5,6 +5,7 @@
     ECLError
      ├── LLMError                  a call to a language model failed
      │    ├── TransientLLMError    408, 409, 429, 5xx, 529, timeouts, dropped connections: retried
+     │    │    └── LLMTimeoutError  no answer within the call's timeout
      │    └── PermanentLLMError    other 4xx, refusals: never retried
      ├── ValidationError           input or model output broke a rule; carries field-level details
      ├── MaxRevisionsExceeded      no critique passed within the revision cap; carries attempts
@@ -12,10 +13,14 @@
      └── ConfigError               ECL is set up wrongly (missing template, scripted responses, ...)
 
 Messages never contain secrets: provider errors keep the status code, the error
-type and the request id, not the request.
+type and the request id, not the request, and every ECL error's text passes through
+``ecl_core.logging.redact`` here, the one place, so a key that an API echoes in its error
+body never reaches a log, a step's failure text or Dagster's databases.
 """
 
 from dataclasses import dataclass
+
+from ecl_core.logging import redact
 
 __all__ = [
     "CircuitOpenError",
@@ -23,6 +28,7 @@ __all__ = [
     "ECLError",
     "FieldError",
     "LLMError",
+    "LLMTimeoutError",
     "MaxRevisionsExceeded",
     "PermanentLLMError",
     "TransientLLMError",
@@ -31,7 +37,13 @@ __all__ = [
 
 
 class ECLError(Exception):
-    """Base of every error ECL raises on purpose."""
+    """Base of every error ECL raises on purpose; its text is redacted (module docstring)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class LLMError(ECLError):
@@ -53,13 +65,13 @@ class LLMError(ECLError):
         retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = redact(message)
         self.status_code = status_code
         self.request_id = request_id
         self.retry_after_s = retry_after_s
 
     def __str__(self) -> str:
-        parts = [self.message]
+        parts = [redact(self.message)]
         if self.status_code is not None:
             parts.append(f"status_code={self.status_code}")
         if self.request_id:
@@ -69,6 +81,14 @@ class LLMError(ECLError):
 
 class TransientLLMError(LLMError):
     """A failure worth retrying: 408, 409, 429, 5xx, 529, timeouts, dropped connections."""
+
+
+class LLMTimeoutError(TransientLLMError):
+    """No answer within the call's timeout.
+
+    Retried like any transient error; counted by the breaker only when the timeout was not
+    the caller's own short choice (``ecl_core.llm.factory.BREAKER_TIMEOUT_FLOOR_S``).
+    """
 
 
 class PermanentLLMError(LLMError):
@@ -81,6 +101,9 @@ class FieldError:
 
     field: str
     problem: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "problem", redact(self.problem))
 
     def __str__(self) -> str:
         return f"{self.field}: {self.problem}"
@@ -95,7 +118,7 @@ class ValidationError(ECLError):
     """
 
     def __init__(self, message: str, details: list[FieldError]) -> None:
-        self.message = message
+        self.message = redact(message)
         self.details = list(details)
         joined = "; ".join(str(d) for d in self.details)
         super().__init__(f"{message}: {joined}" if joined else message)

@@ -3,12 +3,15 @@
 Console renderer on a TTY, JSON lines otherwise (architecture.md, Observability).
 Context such as ``run_id``, ``job_name``, ``step_key`` is bound through
 ``structlog.contextvars`` by the caller. Any value registered with
-``register_secret`` is replaced by ``[REDACTED]`` in every event, and keys that
-name credentials are masked whatever their value.
+``register_secret``, and the value of every environment variable whose name says it
+holds a credential (``*KEY*``, ``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``, ``*CREDENTIAL*``),
+is replaced by ``[REDACTED]`` in every event and in the text of every ECL error
+(``ecl_core.errors``); keys that name credentials are masked whatever their value.
 """
 
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import MutableMapping
@@ -21,6 +24,7 @@ __all__ = ["REDACTED", "configure_logging", "get_logger", "redact", "register_se
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEYS = frozenset({"api_key", "authorization", "x-api-key", "password", "token"})
 _MIN_SECRET_CHARS = 8
+_SECRET_VARIABLE = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL", re.IGNORECASE)
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _configured = False
@@ -33,9 +37,23 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+def _environment_secrets() -> set[str]:
+    return {
+        value
+        for name, value in os.environ.items()
+        if _SECRET_VARIABLE.search(name) and len(value) >= _MIN_SECRET_CHARS
+    }
+
+
 def redact(text: str) -> str:
-    """Return ``text`` with every registered secret replaced by ``[REDACTED]``."""
-    for secret in _secrets:
+    """Return ``text`` with every secret replaced by ``[REDACTED]``.
+
+    Secrets are the registered values and the credential variables' values (module
+    docstring), replaced longest first so that no part of one is left.
+    """
+    with _lock:
+        secrets = _secrets | _environment_secrets()
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text

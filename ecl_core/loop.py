@@ -6,6 +6,7 @@ up because the cap is reached (``MaxRevisionsExceeded``). The cap is at most 3
 revisions (architecture.md), so a run makes at most 8 LLM calls.
 """
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +27,8 @@ __all__ = [
 MAX_REVISIONS_CAP = 3
 MAX_TOPIC_CHARS = MAX_DRAFT_CHARS
 Action = Literal["accept", "revise", "give_up"]
+_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""Control characters other than tab, newline and carriage return, and lone surrogates."""
 
 
 class LoopState(BaseModel):
@@ -41,13 +44,24 @@ class LoopState(BaseModel):
 def check_brief(topic: str, max_revisions: int) -> str:
     """Check a run's input and return the topic stripped of surrounding blanks.
 
+    A topic with a NUL or another control character (tab, newline and carriage return
+    excepted), or a lone surrogate, is refused rather than stripped: the model would
+    otherwise get a topic its author did not write, or none at all.
+
     Raises:
-        ValidationError: ``topic`` is blank or over 2,000 characters, or ``max_revisions``
-            is outside 0 to 3; each detail names the field and the limit.
+        ValidationError: ``topic`` is blank, over 2,000 characters or holds a control
+            character or lone surrogate, or ``max_revisions`` is outside 0 to 3; each
+            detail names the field and the limit.
     """
     problems = []
     stripped = topic.strip()
-    if not stripped:
+    unsendable = _UNSENDABLE.search(stripped)
+    if unsendable:
+        problems.append(FieldError(
+            "topic", f"has character U+{ord(unsendable.group()):04X} at position "
+            f"{unsendable.start()}; control characters and lone surrogates are not allowed",
+        ))
+    elif not stripped:
         problems.append(FieldError("topic", "is blank; give 1 to 2,000 characters"))
     elif len(stripped) > MAX_TOPIC_CHARS:
         problems.append(

@@ -8,17 +8,21 @@ its file, so a run's metadata says exactly which wording it used.
 
 import hashlib
 import os
+import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ecl_core.errors import ConfigError
+import pydantic
+
+from ecl_core.errors import ConfigError, FieldError, ValidationError
 from ecl_core.types import CompletionRequest, Message
 
 __all__ = ["PromptTemplate", "default_prompts_dir", "load_prompt"]
 
 _SYSTEM, _USER = "## System prompt", "## User template"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -35,19 +39,34 @@ class PromptTemplate:
 
         Raises:
             ConfigError: The template uses a variable that was not given.
+            ValidationError: A variable holds a lone surrogate (text no API can encode), or
+                ``max_tokens`` is not a positive integer; the details name the field.
         """
+        problems = [
+            FieldError(name, f"has a lone surrogate at character {match.start()}; "
+                       "it is not valid Unicode text")
+            for name, value in variables.items()
+            if (match := _SURROGATE.search(value))
+        ]
+        if problems:
+            raise ValidationError(f"prompt '{self.name}' cannot be sent", problems)
         try:
             system = string.Template(self.system).substitute(variables)
             user = string.Template(self.user).substitute(variables)
         except KeyError as err:
             raise ConfigError(f"prompt '{self.name}' needs variable {err.args[0]!r}") from err
-        return CompletionRequest(
-            system=system,
-            messages=(Message(role="user", content=user),),
-            max_tokens=max_tokens,
-            step=self.name,
-            variables=variables,
-        )
+        try:
+            return CompletionRequest(
+                system=system,
+                messages=(Message(role="user", content=user),),
+                max_tokens=max_tokens,
+                step=self.name,
+                variables=variables,
+            )
+        except pydantic.ValidationError as err:
+            details = [FieldError(".".join(str(p) for p in e["loc"]), e["msg"])
+                       for e in err.errors()]
+            raise ValidationError(f"prompt '{self.name}' cannot be sent", details) from None
 
 
 def default_prompts_dir() -> Path:

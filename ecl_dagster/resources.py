@@ -6,7 +6,8 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from ecl_core.llm.base import Provider
-from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider
+from ecl_core.llm.bounds import LLM_SETTING_RANGES, check_ranges
+from ecl_core.llm.factory import API_KEY_ENV_VAR, DEFAULT_MODEL, ProviderSettings, build_provider
 from ecl_core.llm.resilience import BreakerSettings, RetrySettings
 from ecl_core.logging import configure_logging
 
@@ -31,42 +32,45 @@ def _instance_db_url(instance: dg.DagsterInstance) -> str:
 class LLMResource(dg.ConfigurableResource):
     """The language model every ECL op calls, with ECL's retries and circuit breaker.
 
-    The API key is read at execution time through ``dg.EnvVar(api_key_env_var)``: it
-    never enters run config, the launchpad, event metadata or logs. With provider
-    ``auto`` an unset variable means the offline provider, not a failed launch.
+    What a run may choose is run config: the provider, the model, token and time limits,
+    retries and breaker thresholds, each within the range its description gives (checked
+    before any call; an out-of-range value fails the run with a ``ValidationError`` naming
+    the field and the range, ``ecl_core.llm.bounds``).
+
+    Where the API is reached and with which key are deployment settings, read from the
+    environment of the process that runs the step, never from run config:
+    ``ANTHROPIC_API_KEY`` (through ``dg.EnvVar``, so it never enters run config, the
+    launchpad, event metadata or logs), ``ANTHROPIC_BASE_URL`` (read by the SDK) and
+    ``ECL_DATABASE_URL``. Dagster's config check refuses a run config that names one of
+    them before the run starts. With provider ``auto`` an unset key means the offline
+    provider, not a failed launch.
     """
 
     provider: str = Field(
         "auto",
-        description="auto (anthropic if the API key variable is set, else offline), "
+        description="auto (anthropic if ANTHROPIC_API_KEY is set, else offline), "
         "anthropic, offline or scripted.",
     )
     model: str = Field(DEFAULT_MODEL, description="Anthropic model name.")
-    max_tokens: int = Field(1024, description="Upper bound on generated tokens per call.")
-    timeout_s: float = Field(60.0, description="Per-request timeout, in seconds.")
-    api_key_env_var: str = Field(
-        "ANTHROPIC_API_KEY",
-        description="Name of the environment variable that holds the Anthropic API key.",
+    max_tokens: int = Field(
+        1024, description="Upper bound on generated tokens per call: 1 to 128,000."
     )
-    base_url: str | None = Field(
-        None, description="Messages API root without /v1; unset: ANTHROPIC_BASE_URL or default."
-    )
+    timeout_s: float = Field(60.0, description="Per-request timeout: 0.1 to 600 seconds.")
     scripted_path: str | None = Field(
         None, description="JSON list of canned responses, for provider 'scripted'."
     )
-    retry_max_attempts: int = Field(3, description="Attempts per LLM call, the first included.")
-    retry_initial_delay_s: float = Field(1.0, description="First backoff wait, in seconds.")
-    retry_max_delay_s: float = Field(4.0, description="Longest backoff wait, in seconds.")
-    retry_after_cap_s: float = Field(30.0, description="Cap on a provider's retry-after, in s.")
-    breaker_failure_threshold: int = Field(5, description="Transient failures that open it.")
-    breaker_window_s: float = Field(60.0, description="Window those failures fall in, in s.")
-    breaker_reset_timeout_s: float = Field(30.0, description="Seconds open before a trial call.")
-    ecl_db_url: str | None = Field(
-        None,
-        description="SQLAlchemy URL of ECL's tables (breaker state, response journal); "
-        f"unset: ${ECL_DB_ENV_VAR}, else the instance's Postgres database, else a SQLite "
-        "file in the instance's storage directory.",
-    )
+    retry_max_attempts: int = Field(3, description="Attempts per LLM call, the first included: "
+                                    "1 to 10.")
+    retry_initial_delay_s: float = Field(1.0, description="First backoff wait: 0 to 300 s.")
+    retry_max_delay_s: float = Field(4.0, description="Longest backoff wait: 0 to 300 s.")
+    retry_after_cap_s: float = Field(30.0, description="Cap on a provider's retry-after: 0 to "
+                                     "600 s.")
+    breaker_failure_threshold: int = Field(5, description="Transient failures that open the "
+                                           "shared breaker: 1 to 1,000.")
+    breaker_window_s: float = Field(60.0, description="Window those failures fall in: 1 to "
+                                    "3,600 s.")
+    breaker_reset_timeout_s: float = Field(30.0, description="Seconds open before a trial "
+                                           "call: 1 to 3,600.")
 
     _settings: ProviderSettings | None = PrivateAttr(None)
     _instance: dg.DagsterInstance | None = PrivateAttr(None)
@@ -74,16 +78,20 @@ class LLMResource(dg.ConfigurableResource):
     _provider: Provider | None = PrivateAttr(None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Resolve settings for this process; the provider is built on first use."""
+        """Check the settings' ranges and resolve them; the provider is built on first use.
+
+        Raises:
+            ValidationError: A setting is outside its range; a detail names each one.
+        """
         configure_logging()
-        db_url = self.ecl_db_url or dg.EnvVar(ECL_DB_ENV_VAR).get_value()
+        check_ranges(self, LLM_SETTING_RANGES, "resources.llm.config")
+        db_url = dg.EnvVar(ECL_DB_ENV_VAR).get_value()
         if db_url is None and context.instance is not None:
             db_url = _instance_db_url(context.instance)
         self._settings = ProviderSettings(
             provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,
             timeout_s=self.timeout_s,
-            base_url=self.base_url,
             scripted_path=self.scripted_path,
             retry=RetrySettings(
                 max_attempts=self.retry_max_attempts,
@@ -111,7 +119,7 @@ class LLMResource(dg.ConfigurableResource):
         if self._provider is None:
             if self._settings is None:
                 raise dg.DagsterInvariantViolationError("LLMResource used before setup")
-            api_key = dg.EnvVar(self.api_key_env_var).get_value()
+            api_key = dg.EnvVar(API_KEY_ENV_VAR).get_value()
             self._provider = build_provider(self._settings, api_key)
             if self._instance is not None and self._run_id:
                 self._instance.add_run_tags(self._run_id, {PROVIDER_TAG: self._provider.name})

@@ -16,8 +16,10 @@ def _json_logs() -> None:
 
 
 @pytest.fixture
-def messages_api() -> Iterator[MessagesAPIServer]:
+def messages_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesAPIServer]:
+    """The local Messages API server, named by ``ANTHROPIC_BASE_URL`` as a deployment would."""
     server = MessagesAPIServer().start()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
     try:
         yield server
     finally:
@@ -33,7 +35,6 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ Tests script its replies (a success with text, an error status, a slow reply, a 
 connection) and read back every request it received, headers and JSON body included.
 A request with ``"stream": true`` gets the same scripted reply as Server-Sent Events in the
 Messages API streaming format (``message_start`` ... ``message_stop``, chunked), which can
-also fail mid-stream with an ``error`` event or a cut connection.
+also fail mid-stream with an ``error`` event or a cut connection. A reply can also be a raw
+body (a 200 that is not JSON), and ``echo_key_in_errors`` makes the server quote the API key
+it received in every error message, as a careless proxy would.
 """
 
 import itertools
@@ -13,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -51,6 +53,7 @@ class Reply:
     output_tokens: int = 7
     stream_error: str = ""
     drop_mid_stream: bool = False
+    raw_body: bytes | None = None  # sent as is, as application/json, instead of a message
 
 
 def ok(text: str, **kwargs: Any) -> Reply:
@@ -134,6 +137,7 @@ class MessagesAPIServer:
         self._replies: list[Reply] = []
         self.fallback: Reply | None = None
         self.responder: Callable[[dict[str, Any]], Reply] | None = None
+        self.echo_key_in_errors = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -164,6 +168,11 @@ class MessagesAPIServer:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 request_id = f"req_test_{next(server._ids):04d}"
+                if server.echo_key_in_errors:
+                    key = recorded.headers.get("x-api-key") or recorded.headers.get(
+                        "authorization", ""
+                    )
+                    reply = replace(reply, message=f"{reply.message} (credential: {key})")
                 try:
                     if body.get("stream") and reply.status == 200:
                         recorded.completed = self._send_stream(reply, body, request_id)
@@ -181,6 +190,12 @@ class MessagesAPIServer:
                     self.send_header(name, value)
 
             def _send_json(self, reply: Reply, body: dict[str, Any], request_id: str) -> None:
+                if reply.raw_body is not None:
+                    self._send_head(reply, request_id, "application/json")
+                    self.send_header("content-length", str(len(reply.raw_body)))
+                    self.end_headers()
+                    self.wfile.write(reply.raw_body)
+                    return
                 if reply.status == 200:
                     payload = _message(reply, body, request_id)
                 else:

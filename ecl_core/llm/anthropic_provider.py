@@ -7,12 +7,13 @@ Shorter requests use ``messages.create``, unchanged on the wire.
 """
 
 import time
+from typing import Any
 
 import anthropic
 import httpx2
 from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
 
-from ecl_core.errors import PermanentLLMError
+from ecl_core.errors import PermanentLLMError, TransientLLMError
 from ecl_core.llm.sdk_errors import translate_anthropic_error
 from ecl_core.types import CompletionRequest, CompletionResponse, Message, TokenUsage
 
@@ -64,8 +65,10 @@ class AnthropicProvider:
 
         Raises:
             TransientLLMError: 408, 409, 429, 5xx, a transient ``error`` event in a stream
-                (``overloaded_error``, ``api_error``), timeouts, dropped connections.
-            PermanentLLMError: Any other 4xx or error event, or a ``refusal`` stop_reason.
+                (``overloaded_error``, ``api_error``), timeouts, dropped connections, and a
+                body that is not a Messages API response (malformed JSON, missing fields).
+            PermanentLLMError: Any other 4xx or error event, a ``refusal`` stop_reason, or
+                request text that cannot be encoded (a lone surrogate).
         """
         started = time.perf_counter()
         try:
@@ -73,11 +76,26 @@ class AnthropicProvider:
                 message, request_id = self._stream(request)
             else:
                 message, request_id = self._create(request)
+            response = self._response(message, request_id, started)
         except (anthropic.AnthropicError, httpx2.TransportError) as err:
             raise translate_anthropic_error(err) from None
-        latency_ms = (time.perf_counter() - started) * 1000
-        if message.stop_reason == "refusal":
-            raise PermanentLLMError("the model refused the request", request_id=request_id)
+        except UnicodeEncodeError as err:
+            raise PermanentLLMError(
+                f"the request cannot be sent: its text is not valid Unicode ({err.reason} at "
+                f"character {err.start})"
+            ) from None
+        except (ValueError, TypeError, AttributeError, KeyError) as err:
+            raise TransientLLMError(
+                "the Anthropic API answered with a body that is not a Messages API response "
+                f"({type(err).__name__})"
+            ) from None
+        if response.stop_reason == "refusal":
+            raise PermanentLLMError(
+                "the model refused the request", request_id=response.request_id
+            )
+        return response
+
+    def _response(self, message: Any, request_id: str | None, started: float) -> CompletionResponse:
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = message.usage
         return CompletionResponse(
@@ -92,7 +110,7 @@ class AnthropicProvider:
             model=message.model,
             provider=self.name,
             request_id=request_id,
-            latency_ms=latency_ms,
+            latency_ms=(time.perf_counter() - started) * 1000,
         )
 
     def _create(self, request: CompletionRequest) -> tuple[anthropic.types.Message, str | None]:

@@ -13,6 +13,8 @@ from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging, get_logger, register_secret
 
 __all__ = [
+    "API_KEY_ENV_VAR",
+    "BREAKER_TIMEOUT_FLOOR_S",
     "DEFAULT_MODEL",
     "ProviderName",
     "ProviderSettings",
@@ -22,6 +24,11 @@ __all__ = [
 
 ProviderName = Literal["auto", "anthropic", "offline", "scripted"]
 DEFAULT_MODEL = "claude-sonnet-4-6"
+API_KEY_ENV_VAR = "ANTHROPIC_API_KEY"
+"""The environment variable that holds the Anthropic API key: a deployment setting."""
+BREAKER_TIMEOUT_FLOOR_S = 30.0
+"""A timeout counts against the shared breaker only when the call allowed at least this
+many seconds: a run that chose a shorter timeout fails its own calls, not everyone's."""
 _log = get_logger("ecl.llm")
 
 
@@ -32,9 +39,8 @@ class ProviderSettings:
     Attributes:
         provider: ``auto`` means ``anthropic`` when an API key is given, else ``offline``.
         model: Anthropic model name (ignored by ``offline``).
-        timeout_s: Per-request timeout for ``anthropic``, in seconds.
-        base_url: Messages API root for ``anthropic``; ``None`` lets the SDK read
-            ``ANTHROPIC_BASE_URL`` or use its default.
+        timeout_s: Per-request timeout for ``anthropic``, in seconds. The API root is a
+            deployment setting: the SDK reads ``ANTHROPIC_BASE_URL``.
         scripted_path: JSON file of responses for ``scripted``.
         retry: Retry settings, applied to every provider.
         breaker: Circuit-breaker settings.
@@ -45,7 +51,6 @@ class ProviderSettings:
     provider: ProviderName = "auto"
     model: str = DEFAULT_MODEL
     timeout_s: float = 60.0
-    base_url: str | None = None
     scripted_path: str | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
@@ -75,7 +80,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     """Build the provider ``settings`` names, wrapped in retries, the breaker and the journal.
 
     From the inside out: the provider, retries around each call with the breaker
-    guarding every attempt, then the journal (when ``db_url`` is set).
+    guarding every attempt, then the journal (when ``db_url`` is set). Timeouts count
+    against the breaker only when ``timeout_s`` is at least ``BREAKER_TIMEOUT_FLOOR_S``.
 
     Configures logging with ECL's defaults if this process has not configured structlog.
 
@@ -87,13 +93,12 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     inner: Provider
     if name == "anthropic":
         if not api_key:
-            raise ConfigError("provider 'anthropic' needs ANTHROPIC_API_KEY to be set")
+            raise ConfigError(f"provider 'anthropic' needs {API_KEY_ENV_VAR} to be set")
         register_secret(api_key)
         inner = AnthropicProvider(
             api_key=api_key,
             model=settings.model,
             timeout_s=settings.timeout_s,
-            base_url=settings.base_url,
         )
     elif name == "offline":
         inner = OfflineProvider()
@@ -105,6 +110,9 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, offline or scripted")
     if settings.db_url is None:
         return ResilientProvider(inner, settings.retry)
-    breaker = make_breaker(name, settings.breaker, settings.db_url)
+    breaker = make_breaker(
+        name, settings.breaker, settings.db_url,
+        count_timeouts=settings.timeout_s >= BREAKER_TIMEOUT_FLOOR_S,
+    )
     resilient = ResilientProvider(inner, settings.retry, breaker)
     return JournaledProvider(resilient, settings.db_url, lease_s=settings.journal_lease_s)

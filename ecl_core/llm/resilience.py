@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pybreaker
 import tenacity
 
-from ecl_core.errors import CircuitOpenError, LLMError, TransientLLMError
+from ecl_core.errors import CircuitOpenError, LLMError, LLMTimeoutError, TransientLLMError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.breaker_store import SQLBreakerStorage
 from ecl_core.logging import get_logger
@@ -64,12 +64,25 @@ class BreakerSettings:
     reset_timeout_s: float = 30.0
 
 
-def make_breaker(name: str, settings: BreakerSettings, store_url: str) -> pybreaker.CircuitBreaker:
-    """A breaker whose state lives in the SQL store at ``store_url`` (shared across processes)."""
+def make_breaker(
+    name: str, settings: BreakerSettings, store_url: str, *, count_timeouts: bool = True
+) -> pybreaker.CircuitBreaker:
+    """A breaker whose state lives in the SQL store at ``store_url`` (shared across processes).
+
+    Only ``TransientLLMError`` counts as a failure; with ``count_timeouts=False`` an
+    ``LLMTimeoutError`` does not count either (a caller whose own short timeout expires
+    must not open the breaker that every run shares).
+    """
+
+    def excluded(err: BaseException) -> bool:
+        if not isinstance(err, TransientLLMError):
+            return True
+        return isinstance(err, LLMTimeoutError) and not count_timeouts
+
     return pybreaker.CircuitBreaker(
         fail_max=settings.failure_threshold,
         reset_timeout=settings.reset_timeout_s,
-        exclude=[lambda err: not isinstance(err, TransientLLMError)],
+        exclude=[excluded],
         state_storage=SQLBreakerStorage(name, store_url, settings.window_s),
         name=name,
         throw_new_error_on_trip=False,

@@ -14,7 +14,7 @@ the SDK: it arrives as the ``httpx2.TransportError`` of the SDK's HTTP client.
 import anthropic
 import httpx2
 
-from ecl_core.errors import LLMError, PermanentLLMError, TransientLLMError
+from ecl_core.errors import LLMError, LLMTimeoutError, PermanentLLMError, TransientLLMError
 
 __all__ = [
     "ERROR_TYPE_STATUS",
@@ -75,7 +75,7 @@ def translate_anthropic_error(err: anthropic.AnthropicError | httpx2.TransportEr
         ``error`` event in a stream the status code is the one documented for its type.
     """
     if isinstance(err, anthropic.APITimeoutError | httpx2.TimeoutException):
-        return TransientLLMError("Anthropic API call timed out")
+        return LLMTimeoutError("Anthropic API call timed out")
     if isinstance(err, anthropic.APIConnectionError | httpx2.TransportError):
         return TransientLLMError(f"connection to the Anthropic API failed: {type(err).__name__}")
     if isinstance(err, anthropic.APIStatusError):

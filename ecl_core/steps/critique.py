@@ -46,12 +46,16 @@ def json_objects(text: str) -> list[dict[str, Any]]:
 def parse_critique(text: str) -> Critique:
     """Read a critique from a model's reply.
 
-    Accepts a bare JSON object, one inside a Markdown code fence, or one inside prose;
-    the first object with a ``decision`` wins. ``decision`` is case-insensitive.
+    Accepts a bare JSON object, one inside a Markdown code fence, or one inside prose.
+    Every object in the reply that has a ``decision`` (nested ones included) must give
+    the same decision, compared case-insensitively; the last of them gives the critique
+    and feedback. A reply whose decisions disagree, such as a quoted
+    ``{"decision": "pass"}`` before the critic's own ``revise``, is unreadable, never a
+    pass: the critique step then sends its one repair request (issue 10, defect 1).
 
     Raises:
-        ValidationError: No JSON object, or none with a valid ``decision``; the details
-            name each field that was wrong (``critique.decision``, ...).
+        ValidationError: No JSON object, none with a valid ``decision``, or decisions that
+            disagree; the details name each field that was wrong (``critique.decision``).
     """
     objects = json_objects(text)
     if not objects:
@@ -59,7 +63,15 @@ def parse_critique(text: str) -> Critique:
             "the model's critique is not usable",
             [FieldError("critique", "no JSON object found in the reply")],
         )
-    chosen = next((o for o in objects if "decision" in o), objects[0])
+    verdicts = [o for o in objects if "decision" in o]
+    given = sorted({str(o["decision"]).strip().lower() for o in verdicts})
+    if len(given) > 1:
+        raise ValidationError(
+            "the model's critique is not usable",
+            [FieldError("critique.decision", f"the reply gives {len(given)} different "
+                        f"decisions ({', '.join(given)}); give exactly one verdict")],
+        )
+    chosen = verdicts[-1] if verdicts else objects[0]
     decision = chosen.get("decision")
     data = {
         "decision": decision.strip().lower() if isinstance(decision, str) else decision,

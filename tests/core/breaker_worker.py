@@ -4,6 +4,7 @@ Usage: python breaker_worker.py BASE_URL STORE_URL CALLS
 Prints one line per call: the ECL error class name, or "ok".
 """
 
+import os
 import sys
 
 from ecl_core.errors import ECLError
@@ -14,9 +15,9 @@ from ecl_core.types import CompletionRequest, Message
 
 def main() -> None:
     base_url, store_url, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    os.environ["ANTHROPIC_BASE_URL"] = base_url  # where the API is: a deployment setting
     settings = ProviderSettings(
         provider="anthropic",
-        base_url=base_url,
         timeout_s=5,
         retry=RetrySettings(max_attempts=1),
         db_url=store_url,

@@ -19,10 +19,14 @@ from scenarios import TOPIC
 
 
 def anthropic_llm(server: Any, **overrides: Any) -> dict[str, Any]:
-    """LLMResource config that talks to the local server with no backoff waits."""
+    """LLMResource config for the local server with no backoff waits.
+
+    The server is reached through ``ANTHROPIC_BASE_URL`` (the ``messages_api`` fixture sets
+    it): where the API is, is a deployment setting that run config cannot change.
+    """
+    assert os.environ.get("ANTHROPIC_BASE_URL") == server.url, "use the messages_api fixture"
     return {
         "provider": "anthropic",
-        "base_url": server.url,
         "retry_initial_delay_s": 0.0,
         "retry_max_delay_s": 0.0,
         "timeout_s": 1.0,

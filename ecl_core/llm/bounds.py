@@ -1,0 +1,71 @@
+"""The ranges a run may choose LLM settings in, and the check that names what is outside.
+
+A setting outside its range is refused before any call, so that ``timeout_s: 0`` or
+``max_tokens: 0`` cannot make every call fail (and open the breaker every run shares).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ecl_core.errors import FieldError, ValidationError
+
+__all__ = ["LLM_SETTING_RANGES", "Range", "check_ranges"]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds of one numeric setting and its unit, for the message."""
+
+    low: float
+    high: float
+    unit: str = ""
+
+    def problem(self, value: object) -> str | None:
+        """What is wrong with ``value``, or ``None`` when it is a number within the bounds."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"is {value!r}; it must be a number from {self._text()}"
+        if not self.low <= value <= self.high:
+            return f"is {value:g}; it must be {self._text()}"
+        return None
+
+    def _text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.low:,g} to {self.high:,g}{unit}"
+
+
+LLM_SETTING_RANGES: Mapping[str, Range] = {
+    "max_tokens": Range(1, 128_000, "tokens"),
+    "timeout_s": Range(0.1, 600, "seconds"),
+    "retry_max_attempts": Range(1, 10, "attempts"),
+    "retry_initial_delay_s": Range(0, 300, "seconds"),
+    "retry_max_delay_s": Range(0, 300, "seconds"),
+    "retry_after_cap_s": Range(0, 600, "seconds"),
+    "breaker_failure_threshold": Range(1, 1000, "failures"),
+    "breaker_window_s": Range(1, 3600, "seconds"),
+    "breaker_reset_timeout_s": Range(1, 3600, "seconds"),
+}
+"""Per setting of the LLM resource: the range a run may set it in. The upper bound of
+``max_tokens`` is the largest output of a current Claude model; the API refuses more for
+smaller models with a 400, which is permanent and never retried."""
+
+
+def check_ranges(settings: object, ranges: Mapping[str, Range], where: str) -> None:
+    """Check each attribute of ``settings`` named in ``ranges``.
+
+    Args:
+        settings: An object with those attributes (a resource, a dataclass).
+        ranges: Attribute name to its range.
+        where: The path of the settings in the caller's config, for field names
+            (``resources.llm.config``).
+
+    Raises:
+        ValidationError: One detail per setting outside its range, named
+            ``<where>.<attribute>``.
+    """
+    problems = []
+    for name, allowed in ranges.items():
+        problem = allowed.problem(getattr(settings, name))
+        if problem is not None:
+            problems.append(FieldError(f"{where}.{name}", problem))
+    if problems:
+        raise ValidationError("LLM settings out of range", problems)
