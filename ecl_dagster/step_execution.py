@@ -20,13 +20,14 @@ from pydantic_core import to_jsonable_python
 
 from ecl_core.errors import (
     ConfigError,
+    ECLError,
     LLMError,
     MaxRevisionsExceeded,
     PermanentLLMError,
     ValidationError,
 )
 from ecl_core.llm.journal import journal_scope
-from ecl_core.logging import get_logger
+from ecl_core.logging import get_logger, redact
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.definition import StepDefinition
 from ecl_core.workflow.step import (
@@ -100,6 +101,10 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
 
     A job's steps journal under the run's lineage (root run id); an asset's under its
     partition, so that re-materializing it never pays a completed call twice.
+
+    An exception that is neither an ECL error nor Dagster's own leaves the scope as a
+    ``dg.Failure`` that the op's RetryPolicy may retry, its text redacted and its cause
+    dropped, so that no error text reaches Dagster unredacted (issue 10, defect 5).
     """
     with (
         structlog.contextvars.bound_contextvars(
@@ -110,7 +115,16 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
         ),
         journal_scope(lineage, step_key),
     ):
-        yield
+        try:
+            yield
+        except (ECLError, dg.Failure, dg.RetryRequested, dg.DagsterError):
+            raise
+        except Exception as err:
+            raise dg.Failure(
+                description=f"unexpected {type(err).__name__}: {redact(str(err))}",
+                metadata={"error_type": type(err).__name__},
+                allow_retries=True,
+            ) from None
 
 
 def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:

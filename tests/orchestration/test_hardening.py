@@ -5,9 +5,18 @@ key elsewhere, settings outside their ranges, malformed answers and unsendable t
 """
 
 import json
+import os
 
 import dagster as dg
 import pytest
+from pydantic import BaseModel
+
+from ecl_core.workflow.builtin import CritiqueReviseInput
+from ecl_core.workflow.definition import WorkflowDefinition
+from ecl_core.workflow.step import Step, StepContext, StepRegistry
+from ecl_dagster.compiler import build_job
+from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.resources import LLMResource
 
 from jobrun import anthropic_llm, failure_text, output_metadata, run_job, step_failure
 from messages_api import MessagesAPIServer, Reply
@@ -108,3 +117,42 @@ def test_an_unsendable_topic_is_refused_before_any_call(
     text = failure_text(step_failure(result, "generate_draft"))
     assert "ValidationError" in text and f"topic: has character {character}" in text
     assert "STEP_UP_FOR_RETRY" not in {e.event_type_value for e in result.all_events}
+
+
+class _Unreachable(BaseModel):
+    text: str
+
+
+class ExplodingStep(Step[CritiqueReviseInput, _Unreachable]):
+    """A step whose library fails with a message that quotes a credential."""
+
+    type_name, name, input_model, output_model, uses_llm = (
+        "explode", "Explode", CritiqueReviseInput, _Unreachable, False)
+
+    def execute(self, context: StepContext, step_input: CritiqueReviseInput) -> _Unreachable:
+        password = os.environ["DAGSTER_PG_PASSWORD"]
+        raise RuntimeError(f"could not connect to postgresql://ecl:{password}@db:5432/ecl")
+
+
+def test_an_unexpected_error_reaches_dagster_redacted(instance, monkeypatch):
+    password = "pg-password-that-must-stay-home"
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", password)
+    workflow = WorkflowDefinition.model_validate({
+        "id": "explode", "name": "Explode",
+        "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "steps": [{"id": "boom", "type": "explode"}],
+    })
+    job = build_job(workflow, StepRegistry([ExplodingStep]))
+    result = job.execute_in_process(
+        run_config={"ops": {"boom": {"config": {"topic": "Tea"}}}},
+        instance=instance,
+        resources={"llm": LLMResource(provider="offline"), "io_manager": JsonIOManager()},
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    text = failure_text(step_failure(result, "boom"))
+    assert text == "unexpected RuntimeError: could not connect to " \
+                   "postgresql://ecl:[REDACTED]@db:5432/ecl"
+    for record in instance.all_logs(result.run_id):
+        assert password not in str(record)
