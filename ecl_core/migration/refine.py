@@ -25,7 +25,7 @@ from ecl_core.loop import LoopState, next_action
 from ecl_core.migration.documents import Document
 from ecl_core.prompts import PromptTemplate, load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
-from ecl_core.steps.critique import json_objects, parse_critique
+from ecl_core.steps.critique import CRITIQUE_REPAIR, json_objects, parse_critique
 from ecl_core.types import CompletionResponse, Critique, Draft
 
 __all__ = ["PROMPTS_FOLDER", "Refined", "Round", "document_prompt", "parse_document", "refine"]
@@ -36,10 +36,6 @@ D = TypeVar("D", bound=Document)
 _DOCUMENT_REPAIR = (
     "Your reply could not be used: {problems}. Reply again with only the JSON object, "
     "following the schema you were given, complete and shorter if it was cut off."
-)
-_CRITIQUE_REPAIR = (
-    "Your reply could not be used: {problems}. Reply again with only a JSON object of the "
-    'form {{"decision": "pass" or "revise", "critique": "...", "feedback": "..."}}.'
 )
 
 
@@ -163,7 +159,7 @@ def refine(
         )
         verdict = complete_with_repair(
             recorder, ask, lambda r: parse_critique(r.text), what="critique",
-            repair=_CRITIQUE_REPAIR,
+            repair=CRITIQUE_REPAIR,
         )
         revision = len(rounds)
         rounds.append(Round(revision=revision, markdown=markdown, critique=verdict))

@@ -12,13 +12,14 @@ from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
 from ecl_core.types import Critique, Draft
 
-__all__ = ["critique", "json_objects", "parse_critique"]
+__all__ = ["CRITIQUE_REPAIR", "critique", "json_objects", "parse_critique"]
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
-_REPAIR = (
+CRITIQUE_REPAIR = (
     "Your reply could not be used: {problems}. Reply again with only a JSON object of the "
     'form {{"decision": "pass" or "revise", "critique": "...", "feedback": "..."}}.'
 )
+"""The repair request after an unreadable critique; ``{problems}`` says what was wrong."""
 
 
 def json_objects(text: str) -> list[dict[str, Any]]:
@@ -111,6 +112,6 @@ def critique(
     )
     verdict = complete_with_repair(
         recorder, request, lambda reply: parse_critique(reply.text),
-        what="critique", repair=_REPAIR,
+        what="critique", repair=CRITIQUE_REPAIR,
     )
     return recorder.result(verdict)
