@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 
 __all__ = [
@@ -60,24 +61,25 @@ def _problem(path: Path, problem: str) -> ValidationError:
 
 
 def read_document(path: Path) -> str:
-    """The document's text (UTF-8).
+    """The document's text (UTF-8), read as every user file is read (``read_user_file``).
+
+    The file itself must be a regular file with an allowed suffix: a symlink is refused,
+    not followed, even to a file with an allowed suffix (one rule for every file a user
+    names), and a FIFO, a device or a folder is refused from ``lstat`` before anything is
+    opened, so nothing can block the run (issue 10, defect 4).
 
     Raises:
         ValidationError: On field ``path``: a suffix other than .txt, .md or .markdown, a
-            missing file, more than 1,048,576 bytes, text that is not UTF-8, or no text.
+            missing file, a symlink, not a regular file, more than 1,048,576 bytes, text
+            that is not UTF-8, or no text.
     """
     if path.suffix.lower() not in SUFFIXES:
         raise _problem(path, f"'{path.name}' is not a text or markdown file "
                             f"({', '.join(SUFFIXES)})")
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise _problem(path, f"has {size:,} bytes; the limit is {MAX_DOCUMENT_BYTES:,} (1 MB)")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _problem(path, f"'{path}' does not exist") from None
-    except UnicodeDecodeError as err:
-        raise _problem(path, f"is not UTF-8 text (byte {err.start})") from None
+        text = read_user_file(path, field="path", max_bytes=MAX_DOCUMENT_BYTES)
+    except ValidationError as err:
+        raise ValidationError(f"cannot summarize {path}", err.details) from None
     if not text.strip():
         raise _problem(path, "has no text")
     return text

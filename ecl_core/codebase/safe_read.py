@@ -85,5 +85,5 @@ def read_user_file(path: str | Path, *, field: str, max_bytes: int = 1_048_576) 
                       f"'{target}' has more than {max_bytes:,} bytes; the limit is {max_bytes:,}")
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise refusal(field, message, f"'{target}' is not UTF-8 text") from None
+    except UnicodeDecodeError as err:
+        raise refusal(field, message, f"'{target}' is not UTF-8 text (byte {err.start})") from None

@@ -274,7 +274,7 @@ def test_read_user_file_refuses_what_is_not_a_regular_utf8_file(tmp_path):
         "passwd.md": f"'{base}/passwd.md' is a symlink; symlinks are not followed",
         "link.md": f"'{base}/link.md' is a symlink; symlinks are not followed",
         "big.md": f"'{base}/big.md' has 11 bytes; the limit is 10",
-        "latin.md": f"'{base}/latin.md' is not UTF-8 text",
+        "latin.md": f"'{base}/latin.md' is not UTF-8 text (byte 0)",
         "nope.md": f"'{base}/nope.md' does not exist",
     }
     for name, problem in cases.items():

@@ -71,16 +71,16 @@ def test_a_long_section_is_cut_into_numbered_parts(tmp_path):
     [
         ("doc.pdf", b"%PDF", "'doc.pdf' is not a text or markdown file (.txt, .md, .markdown)"),
         ("blank.md", b"  \n\n ", "has no text"),
-        ("latin1.txt", "caf\u00e9".encode("latin-1"), "is not UTF-8 text (byte 3)"),
+        ("latin1.txt", "caf\u00e9".encode("latin-1"), "'{path}' is not UTF-8 text (byte 3)"),
         ("big.txt", b"a" * (MAX_DOCUMENT_BYTES + 1),
-         "has 1,048,577 bytes; the limit is 1,048,576 (1 MB)"),
+         "'{path}' has 1,048,577 bytes; the limit is 1,048,576"),
     ],
     ids=["suffix", "empty", "not-utf8", "over-1-MB"],
 )
 def test_an_unusable_file_is_refused_naming_path_and_the_limit(tmp_path, name, content, expected):
     path = tmp_path / name
     path.write_bytes(content)
-    assert _problem(path) == expected
+    assert _problem(path) == expected.format(path=path)
 
 
 def test_a_document_of_exactly_1_mb_is_accepted(tmp_path):
