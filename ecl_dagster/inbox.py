@@ -2,10 +2,12 @@
 
 import hashlib
 import json
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.loop import MAX_REVISIONS_CAP, check_brief
 
@@ -26,11 +28,17 @@ class TopicRequest:
 
 
 def pending_files(inbox: Path) -> list[Path]:
-    """Request files waiting in ``inbox``, oldest name first (hidden and partial files skipped)."""
+    """Entries waiting in ``inbox`` that are not folders, by name (hidden and partial skipped).
+
+    Symlinks, FIFOs and other special files are listed, not followed or opened, so that
+    ``read_request`` refuses them with a reason and they leave the inbox.
+    """
     return sorted(
         p
         for p in inbox.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_IGNORED_SUFFIXES)
+        if not stat.S_ISDIR(p.lstat().st_mode)
+        and not p.name.startswith(".")
+        and not p.name.endswith(_IGNORED_SUFFIXES)
     )
 
 
@@ -41,23 +49,23 @@ def _rejected(field: str, problem: str) -> ValidationError:
 def read_request(path: Path) -> TopicRequest:
     """Read a request: JSON ``{"topic": ..., "max_revisions": ...}``, or plain text (the topic).
 
+    The file is read as every user file is (``read_user_file``): a symlink, a FIFO or
+    anything else that is not a regular file is refused without being opened.
+
     Raises:
-        ValidationError: The file is too large, not UTF-8, not the JSON shape above, or its
-            topic or max_revisions breaks the run config's rules.
+        ValidationError: The file is not a regular file, too large, not UTF-8, not the JSON
+            shape above (JSON nested too deep to read included), or its topic or
+            max_revisions breaks the run config's rules.
     """
-    raw = path.read_bytes()
-    if len(raw) > MAX_REQUEST_BYTES:
-        raise _rejected("file", f"has {len(raw):,} bytes; the limit is {MAX_REQUEST_BYTES:,}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _rejected("file", "is not UTF-8 text") from None
+    text = read_user_file(path, field="file", max_bytes=MAX_REQUEST_BYTES)
     max_revisions = MAX_REVISIONS_CAP
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise _rejected("file", f"is not valid JSON: {err}") from None
+        except RecursionError:
+            raise _rejected("file", "nests JSON too deeply to be read") from None
         if not isinstance(data, dict) or not isinstance(data.get("topic"), str):
             raise _rejected("topic", 'missing; a JSON request needs {"topic": "..."}')
         unknown = sorted(set(data) - {"topic", "max_revisions"})
@@ -70,7 +78,7 @@ def read_request(path: Path) -> TopicRequest:
     else:
         topic = text
     topic = check_brief(topic, max_revisions)
-    digest = hashlib.sha256(raw).hexdigest()[:16]
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     return TopicRequest(path, topic, max_revisions, key=f"{path.name}:{digest}")
 
 

@@ -38,8 +38,9 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
 
     A file is JSON (``{"topic": ..., "max_revisions": ...}``) or plain text (the topic).
     Its run key is the file name and a hash of its content, so the daemon starts one
-    run per request. Once that run exists the file moves to ``done/``; a malformed file
-    moves to ``failed/`` with ``<name>.reason.txt`` and starts nothing.
+    run per request. Once that run exists the file moves to ``done/``. A file that cannot
+    be read for any reason, malformed or not (issue 10, defect 3), moves to ``failed/``
+    with ``<name>.reason.txt`` and starts nothing; the tick goes on with the others.
     """
     configure_logging()
     inbox = inbox_dir(context.instance)
@@ -48,9 +49,8 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     for path in pending_files(inbox):
         try:
             request = read_request(path)
-        except ValidationError as err:
-            move_aside(path, inbox / "failed", reason=str(err))
-            _log.warning("inbox.request_rejected", file=path.name, reason=str(err))
+        except Exception as err:  # one bad file must never block the inbox
+            _reject(path, inbox, err)
             continue
         if _has_run(context.instance, request.key):
             move_aside(path, inbox / "done")
@@ -72,6 +72,17 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
             )
         )
     return dg.SensorResult(run_requests=run_requests)
+
+
+def _reject(path: Path, inbox: Path, err: Exception) -> None:
+    """Move ``path`` to ``failed/`` with the reason; log it, and log a file that cannot move."""
+    reason = str(err) if isinstance(err, ValidationError) else f"{type(err).__name__}: {err}"
+    _log.warning("inbox.request_rejected", file=path.name, reason=reason)
+    try:
+        move_aside(path, inbox / "failed", reason=reason)
+    except OSError as move_error:
+        _log.error("inbox.request_stuck", file=path.name, reason=reason,
+                   error=f"{type(move_error).__name__}: {move_error}")
 
 
 @dg.run_failure_sensor(

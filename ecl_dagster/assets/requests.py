@@ -1,10 +1,12 @@
 """Adding an analysis request: check it, keep it, and add its partition."""
 
+import hashlib
 import json
 from pathlib import Path
 
 import dagster as dg
 
+from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
@@ -40,21 +42,22 @@ def resolve_paths(request: MigrationRequest, base: Path) -> MigrationRequest:
     return resolved
 
 
-def read_request_file(path: Path) -> MigrationRequest:
-    """A request from a JSON file of the inbox; relative paths start at the file's folder.
+def read_request_file(path: Path) -> tuple[MigrationRequest, str]:
+    """A request from a JSON file of the inbox, and the SHA-256 of its content (hex).
+
+    The file is read as every user file is (``read_user_file``): a symlink, a FIFO or
+    anything else that is not a regular file is refused without being opened. Relative
+    paths in the request start at the file's folder.
 
     Raises:
-        ValidationError: The file is over 64 KiB, not a JSON object, or breaks a rule of
+        ValidationError: The file is not a regular file, over 64 KiB, not UTF-8 JSON
+            (nested too deeply included), not a JSON object, or breaks a rule of
             ``MigrationRequest`` or ``resolve_paths``; the details name the field.
     """
-    raw = path.read_bytes()
-    if len(raw) > MAX_REQUEST_FILE_BYTES:
-        raise ValidationError("request rejected", [FieldError(
-            "file", f"has {len(raw):,} bytes; the limit is {MAX_REQUEST_FILE_BYTES:,}"
-        )])
+    text = read_user_file(path, field="file", max_bytes=MAX_REQUEST_FILE_BYTES)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
         raise ValidationError(
             "request rejected", [FieldError("file", f"is not UTF-8 JSON: {err}")]
         ) from None
@@ -62,7 +65,8 @@ def read_request_file(path: Path) -> MigrationRequest:
         raise ValidationError("request rejected", [FieldError("file", "is not a JSON object")])
     data.setdefault("name", path.stem)
     request = validated(MigrationRequest, data, "", "request rejected")
-    return resolve_paths(request, path.parent)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return resolve_paths(request, path.parent), digest
 
 
 def add_request(

@@ -1,6 +1,5 @@
 """Analyses from an inbox of request files, one materialization of the graph each."""
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -46,14 +45,13 @@ def migration_request_sensor(
     runs: list[dg.RunRequest] = []
     for path in pending_files(folder):
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            request = read_request_file(path)
+            request, digest = read_request_file(path)
             key = migration.requests(context.instance).put(request)
         except Exception as err:  # one bad file must never block the inbox
             move_aside(path, folder / "failed", reason=f"{type(err).__name__}: {err}")
             _log.warning("inbox.analysis_rejected", file=path.name, reason=str(err))
             continue
-        run_key = f"{path.name}:{digest}"
+        run_key = f"{path.name}:{digest[:16]}"
         existing = context.instance.get_runs(
             filters=dg.RunsFilter(tags={REQUEST_KEY_TAG: run_key}), limit=1
         )
