@@ -31,6 +31,7 @@ from ecl_core.workflow.definition import (
 )
 from ecl_dagster.analyze import add_analyze_parser, analyze
 from ecl_dagster.jobs import workflows_dir
+from ecl_dagster.orphans import mark_orphan_failed, run_worker
 
 __all__ = ["main", "reexecute", "run_status"]
 
@@ -78,6 +79,27 @@ def _step_events(instance: dg.DagsterInstance, run_id: str) -> list[dg.DagsterEv
     ]
 
 
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """A step failure's description; after exhausted retries, also the error that caused it.
+
+    When a step's RetryPolicy runs out, Dagster's failure says only "Exceeded max_retries of
+    N"; the error of the last attempt is its cause (dagster-notes.md).
+    """
+    data = event.step_failure_data
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    if error is None:
+        return "unknown error"
+    text = error.message.strip()
+    cause = error.cause
+    while cause is not None and cause.cause is not None:
+        cause = cause.cause
+    if cause is not None:
+        text += f"; last error: {cause.message.strip()}"
+    return text
+
+
 def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
     """Write a run's status for a person; return whether it succeeded.
 
@@ -101,9 +123,7 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
             outcome[key] = "skipped"
         elif event.is_step_failure:
             outcome[key] = "failed"
-            data = event.step_failure_data
-            description = data.user_failure_data.description if data.user_failure_data else None
-            errors.append(f"{key}: {description or data.error.message.strip()}")
+            errors.append(f"{key}: {_failure_text(event)}")
         elif event.is_successful_output:
             metadata = event.step_output_data.metadata
             if "revision" in metadata:
@@ -112,6 +132,12 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
                 final_text = str(metadata["text"].value)
     counts = Counter(outcome.values())
     out.write(f"run {run.run_id} ({run.job_name}): {run.status.value}\n")
+    worker = run_worker(instance, run)
+    if worker is not None and worker.gone:
+        out.write(
+            f"worker gone: {worker.describe()} is not running; `ecl reexecute {run.run_id}` "
+            "marks the run failed and re-executes it from failure\n"
+        )
     if run.parent_run_id:
         out.write(f"re-execution of {run.parent_run_id} (root {run.root_run_id})\n")
     out.write(
@@ -132,15 +158,27 @@ def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> st
     """Re-execute ``run_id`` in this process, from failure or every step; return the new run.
 
     The new run keeps the parent's run config and tags (the partition of an asset run among
-    them), as the UI's re-execution does; Python's ``execute_job`` would drop them.
+    them), as the UI's re-execution does; Python's ``execute_job`` would drop them. A run
+    still STARTED whose worker is gone from this host (``ecl_dagster.orphans``) is first
+    marked failed, with the reason in its event log.
 
     Raises:
         KeyError: No run with that id.
-        DagsterInvariantViolationError: The run cannot be re-executed from failure.
+        DagsterInvariantViolationError: The run cannot be re-executed from failure: it is
+            still running (its worker is alive, or on another host), or it succeeded.
     """
     parent = instance.get_run_by_id(run_id)
     if parent is None:
         raise KeyError(run_id)
+    worker = run_worker(instance, parent)
+    if worker is not None:
+        if not mark_orphan_failed(instance, parent):
+            raise dg.DagsterInvariantViolationError(
+                f"it is {parent.status.value} and its worker ({worker.describe()}) is not known "
+                "to be gone from this host; wait for it to end, or terminate it in the UI"
+            )
+        parent = instance.get_run_by_id(run_id)
+        assert parent is not None
     options = (
         dg.ReexecutionOptions(parent_run_id=run_id)
         if every_step

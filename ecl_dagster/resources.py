@@ -1,5 +1,6 @@
 """``LLMResource``: the LLM provider, its retry policy and circuit breaker, as one resource."""
 
+import socket
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +11,7 @@ from ecl_core.llm.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.llm.factory import API_KEY_ENV_VAR, DEFAULT_MODEL, ProviderSettings, build_provider
 from ecl_core.llm.resilience import BreakerSettings, RetrySettings
 from ecl_core.logging import configure_logging
+from ecl_dagster.orphans import WORKER_HOST_TAG
 
 __all__ = ["LLMResource"]
 
@@ -108,6 +110,11 @@ class LLMResource(dg.ConfigurableResource):
         )
         self._instance = context.instance
         self._run_id = context.run.run_id if context.run is not None else None
+        if context.instance is not None and context.run is not None:
+            if WORKER_HOST_TAG not in context.run.tags:
+                context.instance.add_run_tags(
+                    context.run.run_id, {WORKER_HOST_TAG: socket.gethostname()}
+                )
 
     @property
     def llm(self) -> Provider:

@@ -1,0 +1,164 @@
+"""``ecl`` recovers a run whose ``dagster job execute`` process was killed (issue 10, defect 8).
+
+Such a run stays STARTED for ever: nothing watches a run executed in a CLI's foreground.
+``ecl status`` says its worker is gone, and ``ecl reexecute`` marks it failed and
+re-executes it from failure, paying no completed call twice.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from processes import wait_for
+from pydantic import BaseModel
+
+from ecl_core.errors import TransientLLMError
+from ecl_core.workflow.builtin import CritiqueReviseInput
+from ecl_core.workflow.definition import WorkflowDefinition
+from ecl_core.workflow.step import Step, StepContext, StepRegistry, StepRetryPolicy
+from ecl_dagster.compiler import build_job
+from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.resources import LLMResource
+
+from messages_api import Reply
+from scenarios import TOPIC, critique_json, draft_text
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _ecl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "ecl"), *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", folder / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(folder))
+    return folder
+
+
+def _execute_in_the_foreground(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """``dagster job execute`` of critique_revise over the local server, as a user would."""
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({
+        "ops": {"generate_draft": {"config": {"topic": TOPIC, "max_revisions": 3}}},
+        "resources": {"llm": {"config": {
+            "provider": "anthropic", "timeout_s": 300,
+            "retry_initial_delay_s": 0, "retry_max_delay_s": 0,
+        }}},
+    }))
+    return subprocess.Popen(
+        [str(BIN / "dagster"), "job", "execute", "-m", "ecl_dagster", "-j", "critique_revise",
+         "-c", str(config)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+def _the_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    (run,) = instance.get_runs()
+    return run
+
+
+def test_a_killed_foreground_run_is_marked_failed_and_reexecuted(
+    messages_api, api_key, home, tmp_path
+):
+    held = threading.Event()
+    messages_api.script(
+        [draft_text(0), critique_json("revise", "x"), draft_text(1),
+         Reply(hold=held, drop=True),  # critique_draft_1's call: the process dies during it
+         critique_json("pass")]
+    )
+    process = _execute_in_the_foreground(tmp_path)
+    try:
+        messages_api.wait_for_requests(4)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    held.set()
+    with dg.DagsterInstance.get() as instance:
+        run = _the_run(instance)
+        assert run.status == dg.DagsterRunStatus.STARTED
+
+        status = _ecl("status", run.run_id)
+        assert status.returncode == 1
+        assert f"run {run.run_id} (critique_revise): STARTED" in status.stdout
+        assert f"worker gone: process {process.pid} on host" in status.stdout
+
+        again = _ecl("reexecute", run.run_id)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        failed = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert f"worker (process {process.pid} on host" in failed[-1].dagster_event.message
+    assert "final draft:\n" + draft_text(1) in again.stdout
+    completed = messages_api.completed_bodies()
+    assert len(completed) == 4
+    assert len(set(completed)) == len(completed), "a completed call was paid twice"
+
+
+def test_a_run_whose_worker_is_alive_is_not_reexecuted(messages_api, api_key, home, tmp_path):
+    held = threading.Event()
+    messages_api.script([Reply(hold=held, drop=True)])
+    process = _execute_in_the_foreground(tmp_path)
+    try:
+        messages_api.wait_for_requests(1)
+        with dg.DagsterInstance.get() as instance:
+            run = wait_for("the run", lambda: instance.get_runs() and _the_run(instance))
+            refused = _ecl("reexecute", run.run_id)
+            assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        held.set()
+    assert refused.returncode == 2
+    assert f"ecl: cannot re-execute {run.run_id}: it is STARTED and its worker (process " \
+           f"{process.pid} on host" in refused.stderr
+    assert "wait for it to end, or terminate it in the UI" in refused.stderr
+
+
+class _Nothing(BaseModel):
+    pass
+
+
+class FlakyStep(Step[CritiqueReviseInput, _Nothing]):
+    """A step whose every attempt meets an overloaded API; its RetryPolicy waits no time."""
+
+    type_name, name, input_model, output_model = (
+        "flaky", "Flaky", CritiqueReviseInput, _Nothing)
+    retry_policy = StepRetryPolicy(max_attempts=3, initial_delay_s=0, max_delay_s=0)
+
+    def execute(self, context: StepContext, step_input: CritiqueReviseInput) -> _Nothing:
+        raise TransientLLMError("Anthropic API returned 529 (overloaded_error: overloaded)",
+                                status_code=529, request_id=f"req_{context.attempt}")
+
+
+def test_status_shows_the_error_behind_exhausted_retries(home):
+    workflow = WorkflowDefinition.model_validate({
+        "id": "flaky", "name": "Flaky", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "steps": [{"id": "call", "type": "flaky"}],
+    })
+    job = build_job(workflow, StepRegistry([FlakyStep]))
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config={"ops": {"call": {"config": {"topic": "Tea"}}}}, instance=instance,
+            resources={"llm": LLMResource(provider="offline"), "io_manager": JsonIOManager()},
+            raise_on_error=False,
+        )
+    assert not result.success
+
+    status = _ecl("status", result.run_id)
+    assert status.returncode == 1
+    assert "error: call: Exceeded max_retries of 2; last error: " \
+           "ecl_core.errors.TransientLLMError: Anthropic API returned 529 (overloaded_error: " \
+           "overloaded) | status_code=529 | request_id=req_3" in status.stdout
