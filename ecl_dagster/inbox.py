@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +13,32 @@ from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.loop import MAX_REVISIONS_CAP, check_brief
 
-__all__ = ["MAX_REQUEST_BYTES", "TopicRequest", "move_aside", "pending_files", "read_request"]
+__all__ = [
+    "ANALYSIS_INBOX_ENV_VAR",
+    "INBOX_ENV_VAR",
+    "MAX_REQUEST_BYTES",
+    "TopicRequest",
+    "analysis_inbox_folder",
+    "move_aside",
+    "pending_files",
+    "read_request",
+    "topic_inbox_folder",
+]
 
 MAX_REQUEST_BYTES = 64 * 1024
+INBOX_ENV_VAR = "ECL_INBOX_DIR"
+ANALYSIS_INBOX_ENV_VAR = "ECL_ANALYSIS_INBOX_DIR"
 _IGNORED_SUFFIXES = (".tmp", ".part", ".swp")
+
+
+def topic_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """Where topic requests are read: ``$ECL_INBOX_DIR``, else ``inbox/`` in ``home``."""
+    return Path(env.get(INBOX_ENV_VAR) or home / "inbox")
+
+
+def analysis_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """Where analysis requests are read: ``$ECL_ANALYSIS_INBOX_DIR``, else ``analysis_inbox/``."""
+    return Path(env.get(ANALYSIS_INBOX_ENV_VAR) or home / "analysis_inbox")
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,10 @@ import dagster as dg
 
 from ecl_core.errors import ValidationError
 from ecl_core.logging import configure_logging, get_logger
-from ecl_dagster.inbox import move_aside, pending_files, read_request
+from ecl_dagster.inbox import move_aside, pending_files, read_request, topic_inbox_folder
 
-__all__ = ["INBOX_ENV_VAR", "inbox_dir", "run_failure_alert", "topic_request_sensor"]
+__all__ = ["inbox_dir", "run_failure_alert", "topic_request_sensor"]
 
-INBOX_ENV_VAR = "ECL_INBOX_DIR"
 REQUEST_FILE_TAG = "ecl/request_file"
 REQUEST_KEY_TAG = "ecl/request_key"
 _log = get_logger("ecl.sensors")
@@ -18,8 +17,7 @@ _log = get_logger("ecl.sensors")
 
 def inbox_dir(instance: dg.DagsterInstance) -> Path:
     """``$ECL_INBOX_DIR``, else ``inbox/`` in the instance's DAGSTER_HOME."""
-    configured = dg.EnvVar(INBOX_ENV_VAR).get_value()
-    return Path(configured) if configured else Path(instance.root_directory) / "inbox"
+    return topic_inbox_folder(Path(instance.root_directory))
 
 
 def _has_run(instance: dg.DagsterInstance, key: str) -> bool:

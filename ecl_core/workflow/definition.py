@@ -31,7 +31,7 @@ How a step's input is built (the step's ``input_model`` validates it):
 """
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -189,15 +189,35 @@ class WorkflowValidationError(ECLError):
         super().__init__("invalid workflow:\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that repeats a key.
+
+    The YAML spec requires keys to be unique; PyYAML silently keeps the last value.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable) and key in seen:  # an unhashable key: PyYAML refuses
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            if isinstance(key, Hashable):
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_workflow(path: Path) -> WorkflowDefinition:
     """Read one workflow file (YAML), without checking its wiring (see ``validate``).
 
     Raises:
-        WorkflowValidationError: The file is not YAML or not shaped like a workflow.
+        WorkflowValidationError: The file is not YAML, repeats a key in a mapping (the
+            problem names the key, line and column), or is not shaped like a workflow.
     """
     source = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
         return WorkflowDefinition.model_validate({**data, "source": source})
     except (OSError, yaml.YAMLError, TypeError) as err:
         raise WorkflowValidationError([Problem(file=source, step="file", rule=str(err))]) from None

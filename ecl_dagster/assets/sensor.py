@@ -7,11 +7,10 @@ import dagster as dg
 from ecl_core.logging import configure_logging, get_logger
 from ecl_dagster.assets.requests import read_request_file
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
-from ecl_dagster.inbox import move_aside, pending_files
+from ecl_dagster.inbox import analysis_inbox_folder, move_aside, pending_files
 
-__all__ = ["ANALYSIS_INBOX_ENV_VAR", "MIGRATION_JOB", "migration_request_sensor"]
+__all__ = ["MIGRATION_JOB", "migration_request_sensor"]
 
-ANALYSIS_INBOX_ENV_VAR = "ECL_ANALYSIS_INBOX_DIR"
 MIGRATION_JOB = "migration_analysis"
 REQUEST_KEY_TAG = "ecl/analysis_request_key"
 _log = get_logger("ecl.sensors")
@@ -37,9 +36,7 @@ def migration_request_sensor(
     on with the others.
     """
     configure_logging()
-    configured = dg.EnvVar(ANALYSIS_INBOX_ENV_VAR).get_value()
-    home = Path(context.instance.root_directory)
-    folder = Path(configured) if configured else home / "analysis_inbox"
+    folder = analysis_inbox_folder(Path(context.instance.root_directory))
     folder.mkdir(parents=True, exist_ok=True)
     partitions: list[str] = []
     runs: list[dg.RunRequest] = []

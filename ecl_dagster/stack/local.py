@@ -23,10 +23,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ecl_dagster.inbox import analysis_inbox_folder, topic_inbox_folder
 from ecl_dagster.stack import services
 from ecl_dagster.stack.postgres import create_database, free_port, throwaway_cluster
 
-__all__ = ["LocalStack", "local_stack", "main"]
+__all__ = ["LocalStack", "banner", "local_stack", "main"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -149,6 +150,23 @@ def local_stack(home: Path, *, web_port: int = 3000, postgres_url: str | None = 
         )
 
 
+def banner(running: LocalStack) -> str:
+    """What the stack prints once it is up.
+
+    The UI, DAGSTER_HOME, the inboxes its sensors read (``$ECL_INBOX_DIR`` and
+    ``$ECL_ANALYSIS_INBOX_DIR`` of its services, else the folders in DAGSTER_HOME), its logs
+    and its processes.
+    """
+    return (
+        f"ECL local stack is up.\n  UI:             {running.web_url}\n"
+        f"  DAGSTER_HOME    {running.home}\n"
+        f"  inbox:          {topic_inbox_folder(running.home, running.env)}\n"
+        f"  analysis inbox: {analysis_inbox_folder(running.home, running.env)}\n"
+        f"  logs:           {running.home / 'service_logs'}\n  pids:           {running.pids}\n"
+        "Stop with Ctrl-C.\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the stack, print where it is, and stop it on Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m ecl_dagster.stack.local",
@@ -168,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     with local_stack(args.home.resolve(), web_port=args.web_port,
                      postgres_url=args.postgres_url) as running:
-        sys.stdout.write(
-            f"ECL local stack is up.\n  UI:          {running.web_url}\n"
-            f"  DAGSTER_HOME {running.home}\n  inbox:       {running.home / 'inbox'}\n"
-            f"  logs:        {running.home / 'service_logs'}\n  pids:        {running.pids}\n"
-            "Stop with Ctrl-C.\n"
-        )
+        sys.stdout.write(banner(running))
         sys.stdout.flush()
         while not stop:
             time.sleep(0.5)

@@ -24,6 +24,12 @@ from toy_steps import toy_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+@pytest.fixture(autouse=True)
+def _toy_steps_allowed(monkeypatch):
+    """Workflow files may name classes only in allowed modules; these tests' are toy_steps."""
+    monkeypatch.setenv("ECL_ALLOWED_MODULES", "toy_steps")
+
 TOY = {
     "id": "toy",
     "name": "Toy",
