@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
+from ecl_core.logging import get_logger
 from ecl_core.loop import MAX_REVISIONS_CAP, check_brief
 
 __all__ = [
@@ -22,12 +23,14 @@ __all__ = [
     "move_aside",
     "pending_files",
     "read_request",
+    "reject",
     "topic_inbox_folder",
 ]
 
 MAX_REQUEST_BYTES = 64 * 1024
 INBOX_ENV_VAR = "ECL_INBOX_DIR"
 ANALYSIS_INBOX_ENV_VAR = "ECL_ANALYSIS_INBOX_DIR"
+_log = get_logger("ecl.sensors")
 _IGNORED_SUFFIXES = (".tmp", ".part", ".swp")
 
 
@@ -116,3 +119,19 @@ def move_aside(path: Path, folder: Path, reason: str | None = None) -> Path:
     if reason is not None:
         target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
     return target
+
+
+def reject(path: Path, inbox: Path, err: Exception, event: str) -> None:
+    """Move a request that cannot be read to ``<inbox>/failed/`` with its reason, and log it.
+
+    The reason is a ValidationError's own text, else the exception's type and message. A
+    file that cannot be moved is logged as ``inbox.request_stuck`` and left in place, so
+    that one file never stops a tick.
+    """
+    reason = str(err) if isinstance(err, ValidationError) else f"{type(err).__name__}: {err}"
+    _log.warning(event, file=path.name, reason=reason)
+    try:
+        move_aside(path, inbox / "failed", reason=reason)
+    except OSError as move_error:
+        _log.error("inbox.request_stuck", file=path.name, reason=reason,
+                   error=f"{type(move_error).__name__}: {move_error}")

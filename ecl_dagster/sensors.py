@@ -4,9 +4,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecl_core.errors import ValidationError
 from ecl_core.logging import configure_logging, get_logger
-from ecl_dagster.inbox import move_aside, pending_files, read_request, topic_inbox_folder
+from ecl_dagster.inbox import (
+    move_aside,
+    pending_files,
+    read_request,
+    reject,
+    topic_inbox_folder,
+)
 
 __all__ = ["inbox_dir", "run_failure_alert", "topic_request_sensor"]
 
@@ -48,7 +53,7 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
         try:
             request = read_request(path)
         except Exception as err:  # one bad file must never block the inbox
-            _reject(path, inbox, err)
+            reject(path, inbox, err, "inbox.request_rejected")
             continue
         if _has_run(context.instance, request.key):
             move_aside(path, inbox / "done")
@@ -70,17 +75,6 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
             )
         )
     return dg.SensorResult(run_requests=run_requests)
-
-
-def _reject(path: Path, inbox: Path, err: Exception) -> None:
-    """Move ``path`` to ``failed/`` with the reason; log it, and log a file that cannot move."""
-    reason = str(err) if isinstance(err, ValidationError) else f"{type(err).__name__}: {err}"
-    _log.warning("inbox.request_rejected", file=path.name, reason=reason)
-    try:
-        move_aside(path, inbox / "failed", reason=reason)
-    except OSError as move_error:
-        _log.error("inbox.request_stuck", file=path.name, reason=reason,
-                   error=f"{type(move_error).__name__}: {move_error}")
 
 
 @dg.run_failure_sensor(

@@ -4,16 +4,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecl_core.logging import configure_logging, get_logger
+from ecl_core.logging import configure_logging
 from ecl_dagster.assets.requests import read_request_file
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
-from ecl_dagster.inbox import analysis_inbox_folder, move_aside, pending_files
+from ecl_dagster.inbox import analysis_inbox_folder, move_aside, pending_files, reject
 
 __all__ = ["MIGRATION_JOB", "migration_request_sensor"]
 
 MIGRATION_JOB = "migration_analysis"
 REQUEST_KEY_TAG = "ecl/analysis_request_key"
-_log = get_logger("ecl.sensors")
 
 
 @dg.sensor(
@@ -45,8 +44,7 @@ def migration_request_sensor(
             request, digest = read_request_file(path)
             key = migration.requests(context.instance).put(request)
         except Exception as err:  # one bad file must never block the inbox
-            move_aside(path, folder / "failed", reason=f"{type(err).__name__}: {err}")
-            _log.warning("inbox.analysis_rejected", file=path.name, reason=str(err))
+            reject(path, folder, err, "inbox.analysis_rejected")
             continue
         run_key = f"{path.name}:{digest[:16]}"
         existing = context.instance.get_runs(
