@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.llm.base import Provider
-from ecl_core.llm.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.llm.factory import API_KEY_ENV_VAR, DEFAULT_MODEL, ProviderSettings, build_provider
 from ecl_core.llm.resilience import BreakerSettings, RetrySettings
 from ecl_core.logging import configure_logging
@@ -37,7 +37,7 @@ class LLMResource(dg.ConfigurableResource):
     What a run may choose is run config: the provider, the model, token and time limits,
     retries and breaker thresholds, each within the range its description gives (checked
     before any call; an out-of-range value fails the run with a ``ValidationError`` naming
-    the field and the range, ``ecl_core.llm.bounds``).
+    the field and the range, ``ecl_core.bounds``).
 
     Where the API is reached and with which key are deployment settings, read from the
     environment of the process that runs the step, never from run config:

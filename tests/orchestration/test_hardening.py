@@ -18,6 +18,7 @@ from ecl_dagster.compiler import build_job
 from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
 
+from analysis import add, make_codebase, materialized, migration_job
 from jobrun import anthropic_llm, failure_text, output_metadata, run_job, step_failure
 from messages_api import MessagesAPIServer, Reply
 from scenarios import critique_json, draft_text, pass_after
@@ -156,3 +157,26 @@ def test_an_unexpected_error_reaches_dagster_redacted(instance, monkeypatch):
                    "postgresql://ecl:[REDACTED]@db:5432/ecl"
     for record in instance.all_logs(result.run_id):
         assert password not in str(record)
+
+
+def test_the_analyzers_settings_have_ranges_and_no_output_folder_in_run_config(
+    instance, tmp_path, no_api_key
+):
+    key = add(instance, make_codebase(tmp_path / "code"))
+    job = dg.reconstructable(migration_job)
+    out_of_range = dg.execute_job(
+        job, instance, tags={"dagster/partition": key}, raise_on_error=False,
+        run_config={"resources": {"migration": {"config": {"max_files": 0}}}},
+    )
+    assert not out_of_range.success
+    (failure,) = [e for e in out_of_range.all_events if e.is_failure]
+    assert "resources.migration.config.max_files: is 0; it must be 1 to 1,000,000 files" in str(
+        failure.event_specific_data
+    )
+    assert not materialized(instance, out_of_range.run_id)
+
+    with pytest.raises(dg.DagsterInvalidConfigError, match='unexpected config entry "output_dir"'):
+        dg.execute_job(
+            job, instance, tags={"dagster/partition": key},
+            run_config={"resources": {"migration": {"config": {"output_dir": str(tmp_path)}}}},
+        )

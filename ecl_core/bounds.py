@@ -1,7 +1,8 @@
-"""The ranges a run may choose LLM settings in, and the check that names what is outside.
+"""The ranges a run may choose settings in, and the check that names what is outside.
 
-A setting outside its range is refused before any call, so that ``timeout_s: 0`` or
+A setting outside its range is refused before any work, so that ``timeout_s: 0`` or
 ``max_tokens: 0`` cannot make every call fail (and open the breaker every run shares).
+``LLM_SETTING_RANGES`` are the LLM resource's; other resources keep their own tables.
 """
 
 from collections.abc import Mapping
@@ -25,12 +26,17 @@ class Range:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"is {value!r}; it must be a number from {self._text()}"
         if not self.low <= value <= self.high:
-            return f"is {value:g}; it must be {self._text()}"
+            return f"is {_number(value)}; it must be {self._text()}"
         return None
 
     def _text(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
-        return f"{self.low:,g} to {self.high:,g}{unit}"
+        return f"{_number(self.low)} to {_number(self.high)}{unit}"
+
+
+def _number(value: float) -> str:
+    """``1,000,000`` for whole numbers, ``0.1`` otherwise."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
 
 
 LLM_SETTING_RANGES: Mapping[str, Range] = {
@@ -68,4 +74,4 @@ def check_ranges(settings: object, ranges: Mapping[str, Range], where: str) -> N
         if problem is not None:
             problems.append(FieldError(f"{where}.{name}", problem))
     if problems:
-        raise ValidationError("LLM settings out of range", problems)
+        raise ValidationError("settings out of range", problems)
