@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ecl_core.errors import ConfigError
-from ecl_core.llm.anthropic_provider import AnthropicProvider
 from ecl_core.llm.base import Provider
 from ecl_core.llm.journal import JournaledProvider
 from ecl_core.llm.offline import OfflineProvider
@@ -95,6 +94,10 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         if not api_key:
             raise ConfigError(f"provider 'anthropic' needs {API_KEY_ENV_VAR} to be set")
         register_secret(api_key)
+        # Imported here: the SDK costs about 1.4 s to import (dagster-notes.md), and a
+        # deployment on the offline or scripted provider never needs it.
+        from ecl_core.llm.anthropic_provider import AnthropicProvider
+
         inner = AnthropicProvider(
             api_key=api_key,
             model=settings.model,

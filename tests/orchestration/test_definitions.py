@@ -1,5 +1,7 @@
 """The code location loads, and the job is what the launchpad and the CLI show."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -51,3 +53,21 @@ def test_dagster_job_execute_runs_the_example_offline(tmp_path, monkeypatch):
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs()
         assert run.status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_an_offline_run_never_imports_the_anthropic_sdk(tmp_path):
+    """The SDK costs about 1.4 s to import; only the anthropic provider needs it (issue 12)."""
+    script = (
+        "import sys, dagster as dg\n"
+        "from ecl_dagster.definitions import defs\n"
+        "with dg.instance_for_test() as instance:\n"
+        "    result = defs.get_job_def('critique_revise').execute_in_process(\n"
+        "        run_config={'ops': {'generate_draft': {'config': {'topic': 'Tea'}}},\n"
+        "                    'resources': {'llm': {'config': {'provider': 'offline'}}}},\n"
+        "        instance=instance)\n"
+        "print(result.success, 'anthropic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["True", "False"]
