@@ -35,6 +35,8 @@ _failures = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, index=True),
     sa.Column("failed_at", sa.Float, nullable=False),
 )
+
+
 class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
     """A ``pybreaker.CircuitBreakerStorage`` over SQLAlchemy.
 
@@ -91,9 +93,18 @@ class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
             )
 
     def reset_counter(self) -> None:
-        """Forget every recorded failure."""
+        """Forget every recorded failure.
+
+        pybreaker calls this after every successful call; when no failure is recorded it
+        only reads, so a healthy breaker writes nothing (no lock on a shared SQLite file,
+        no transaction on Postgres).
+        """
+        mine = _failures.c.name == self._name
+        with self._engine.connect() as conn:
+            if conn.execute(sa.select(_failures.c.id).where(mine).limit(1)).first() is None:
+                return
         with self._engine.begin() as conn:
-            conn.execute(sa.delete(_failures).where(_failures.c.name == self._name))
+            conn.execute(sa.delete(_failures).where(mine))
 
     def increment_success_counter(self) -> None:
         """Count one successful trial call (half-open state)."""

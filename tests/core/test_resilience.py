@@ -3,8 +3,10 @@
 import time
 
 import pytest
+import sqlalchemy as sa
 from structlog.testing import capture_logs
 
+from ecl_core.db import engine
 from ecl_core.errors import CircuitOpenError, PermanentLLMError, TransientLLMError
 from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
 from ecl_core.llm.scripted import ScriptedProvider
@@ -133,3 +135,25 @@ def test_after_the_reset_timeout_one_trial_call_goes_through_and_closes_it(tmp_p
     assert provider.complete(REQUEST).text == "trial"
     assert provider.complete(REQUEST).text == "after"
     assert breaker.current_state == "closed"
+
+
+def test_a_closed_breaker_writes_nothing_on_success(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ecl.db'}"
+    breaker = make_breaker("test", BreakerSettings(), url)
+    provider, _, _ = _resilient([TRANSIENT, "ok", "ok", "ok"], DEFAULT_RETRY, breaker)
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(statement.split()[0].upper())
+
+    sa.event.listen(engine(url), "before_cursor_execute", record)
+    try:
+        provider.complete(REQUEST)  # a failure is recorded, then the success forgets it
+        assert writes == ["INSERT", "DELETE", "DELETE"]
+        writes.clear()
+        provider.complete(REQUEST)
+        provider.complete(REQUEST)
+        assert writes == []
+    finally:
+        sa.event.remove(engine(url), "before_cursor_execute", record)
