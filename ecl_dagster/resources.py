@@ -8,7 +8,7 @@ from pydantic import Field, PrivateAttr
 
 from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.llm.base import Provider
-from ecl_core.llm.factory import API_KEY_ENV_VAR, DEFAULT_MODEL, ProviderSettings, build_provider
+from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
 from ecl_core.llm.resilience import BreakerSettings, RetrySettings
 from ecl_core.logging import configure_logging
 from ecl_dagster.orphans import WORKER_HOST_TAG
@@ -42,7 +42,8 @@ class LLMResource(dg.ConfigurableResource):
     Where the API is reached and with which key are deployment settings, read from the
     environment of the process that runs the step, never from run config:
     ``ANTHROPIC_API_KEY`` (through ``dg.EnvVar``, so it never enters run config, the
-    launchpad, event metadata or logs), ``ANTHROPIC_BASE_URL`` (read by the SDK) and
+    launchpad, event metadata or logs), ``ANTHROPIC_BASE_URL`` (read by the SDK),
+    ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` for ``openai_compatible``, and
     ``ECL_DATABASE_URL``. Dagster's config check refuses a run config that names one of
     them before the run starts. With provider ``auto`` an unset key means the offline
     provider, not a failed launch.
@@ -51,9 +52,9 @@ class LLMResource(dg.ConfigurableResource):
     provider: str = Field(
         "auto",
         description="auto (anthropic if ANTHROPIC_API_KEY is set, else offline), "
-        "anthropic, offline or scripted.",
+        "anthropic, openai_compatible (the server at OPENAI_BASE_URL), offline or scripted.",
     )
-    model: str = Field(DEFAULT_MODEL, description="Anthropic model name.")
+    model: str = Field(DEFAULT_MODEL, description="The model name the provider knows.")
     max_tokens: int = Field(
         1024, description="Upper bound on generated tokens per call: 1 to 128,000."
     )
@@ -126,7 +127,7 @@ class LLMResource(dg.ConfigurableResource):
         if self._provider is None:
             if self._settings is None:
                 raise dg.DagsterInvariantViolationError("LLMResource used before setup")
-            api_key = dg.EnvVar(API_KEY_ENV_VAR).get_value()
+            api_key = dg.EnvVar(key_variable(self._settings.provider)).get_value()
             self._provider = build_provider(self._settings, api_key)
             if self._instance is not None and self._run_id:
                 self._instance.add_run_tags(self._run_id, {PROVIDER_TAG: self._provider.name})

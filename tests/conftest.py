@@ -27,6 +27,19 @@ def messages_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesAPIServer]
 
 
 @pytest.fixture
+def chat_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesAPIServer]:
+    """A local OpenAI-compatible chat completions server, named by ``OPENAI_BASE_URL`` and
+    reached with ``OPENAI_API_KEY``, as a deployment would set them."""
+    server = MessagesAPIServer(chat=True).start()
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{server.url}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
     return API_KEY

@@ -86,6 +86,35 @@ def _message(reply: Reply, body: dict[str, Any], request_id: str) -> dict[str, A
     }
 
 
+_FINISH_REASONS = {"end_turn": "stop", "max_tokens": "length"}
+
+
+def _chat_completion(reply: Reply, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """The reply as an OpenAI chat completion (``POST /v1/chat/completions``)."""
+    return {
+        "id": f"chatcmpl-{request_id}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "unknown"),
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": reply.text},
+            "finish_reason": _FINISH_REASONS.get(reply.stop_reason, reply.stop_reason),
+        }],
+        "usage": {
+            "prompt_tokens": reply.input_tokens,
+            "completion_tokens": reply.output_tokens,
+            "total_tokens": reply.input_tokens + reply.output_tokens,
+        },
+    }
+
+
+def _chat_error(status: int, message: str) -> dict[str, Any]:
+    """An error body as OpenAI-compatible servers send it."""
+    kind = "rate_limit_exceeded" if status == 429 else ERROR_TYPES.get(status, "api_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
 def _error_payload(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
@@ -129,10 +158,12 @@ class MessagesAPIServer:
     """Serves ``POST /v1/messages`` on 127.0.0.1 from a queue of scripted replies.
 
     When the queue is empty it answers with ``fallback`` if set, else with what
-    ``responder(body)`` returns if set, else 500.
+    ``responder(body)`` returns if set, else 500. With ``chat=True`` it speaks OpenAI's
+    chat completions instead (``POST /v1/chat/completions``, not streamed): the same
+    scripts, answered as chat completions and OpenAI-style error bodies.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chat: bool = False) -> None:
         self.requests: list[Recorded] = []
         self._replies: list[Reply] = []
         self.fallback: Reply | None = None
@@ -185,7 +216,7 @@ class MessagesAPIServer:
             def _send_head(self, reply: Reply, request_id: str, content_type: str) -> None:
                 self.send_response(reply.status)
                 self.send_header("content-type", content_type)
-                self.send_header("request-id", request_id)
+                self.send_header("x-request-id" if chat else "request-id", request_id)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
 
@@ -196,7 +227,10 @@ class MessagesAPIServer:
                     self.end_headers()
                     self.wfile.write(reply.raw_body)
                     return
-                if reply.status == 200:
+                if chat:
+                    payload = (_chat_completion(reply, body, request_id) if reply.status == 200
+                               else _chat_error(reply.status, reply.message))
+                elif reply.status == 200:
                     payload = _message(reply, body, request_id)
                 else:
                     error_type = ERROR_TYPES.get(reply.status, "api_error")

@@ -1,5 +1,6 @@
 """Choosing and assembling a provider: ``auto`` / ``anthropic`` / ``offline`` / ``scripted``."""
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,18 +14,25 @@ from ecl_core.logging import configure_logging, get_logger, register_secret
 
 __all__ = [
     "API_KEY_ENV_VAR",
+    "OPENAI_API_KEY_ENV_VAR",
+    "OPENAI_BASE_URL_ENV_VAR",
     "BREAKER_TIMEOUT_FLOOR_S",
     "DEFAULT_MODEL",
     "ProviderName",
     "ProviderSettings",
     "build_provider",
+    "key_variable",
     "resolve_provider_name",
 ]
 
-ProviderName = Literal["auto", "anthropic", "offline", "scripted"]
+ProviderName = Literal["auto", "anthropic", "openai_compatible", "offline", "scripted"]
 DEFAULT_MODEL = "claude-sonnet-4-6"
 API_KEY_ENV_VAR = "ANTHROPIC_API_KEY"
 """The environment variable that holds the Anthropic API key: a deployment setting."""
+OPENAI_API_KEY_ENV_VAR = "OPENAI_API_KEY"
+"""The key of an OpenAI-compatible server (any value for a server without auth)."""
+OPENAI_BASE_URL_ENV_VAR = "OPENAI_BASE_URL"
+"""The OpenAI-compatible server's API root, with ``/v1``; unset means OpenAI's own API."""
 BREAKER_TIMEOUT_FLOOR_S = 30.0
 """A timeout counts against the shared breaker only when the call allowed at least this
 many seconds: a run that chose a shorter timeout fails its own calls, not everyone's."""
@@ -37,9 +45,10 @@ class ProviderSettings:
 
     Attributes:
         provider: ``auto`` means ``anthropic`` when an API key is given, else ``offline``.
-        model: Anthropic model name (ignored by ``offline``).
-        timeout_s: Per-request timeout for ``anthropic``, in seconds. The API root is a
-            deployment setting: the SDK reads ``ANTHROPIC_BASE_URL``.
+        model: The model name (ignored by ``offline``).
+        timeout_s: Per-request timeout, in seconds. The API root is a deployment setting:
+            ``ANTHROPIC_BASE_URL`` (read by the SDK), ``OPENAI_BASE_URL`` for
+            ``openai_compatible``.
         scripted_path: JSON file of responses for ``scripted``.
         retry: Retry settings, applied to every provider.
         breaker: Circuit-breaker settings.
@@ -60,6 +69,11 @@ class ProviderSettings:
         """Longest a call may take, all attempts and waits included, plus a margin, in seconds."""
         retry = self.retry
         return retry.max_attempts * (self.timeout_s + retry.max_delay_s) + 30.0
+
+
+def key_variable(provider: ProviderName) -> str:
+    """The environment variable that holds ``provider``'s key (a deployment setting)."""
+    return OPENAI_API_KEY_ENV_VAR if provider == "openai_compatible" else API_KEY_ENV_VAR
 
 
 def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
@@ -84,8 +98,13 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
 
     Configures logging with ECL's defaults if this process has not configured structlog.
 
+    Args:
+        settings: Which provider, and how it is guarded.
+        api_key: The value of ``key_variable(settings.provider)``, if set.
+
     Raises:
-        ConfigError: ``anthropic`` without an API key, or ``scripted`` without a file.
+        ConfigError: ``anthropic`` or ``openai_compatible`` without a key, or ``scripted``
+            without a file.
     """
     configure_logging()
     name = resolve_provider_name(settings.provider, api_key)
@@ -103,6 +122,19 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             model=settings.model,
             timeout_s=settings.timeout_s,
         )
+    elif name == "openai_compatible":
+        if not api_key:
+            raise ConfigError(f"provider 'openai_compatible' needs {OPENAI_API_KEY_ENV_VAR} to "
+                              "be set (any value for a server without auth)")
+        register_secret(api_key)
+        from ecl_core.llm.openai_provider import OpenAICompatibleProvider
+
+        inner = OpenAICompatibleProvider(
+            api_key=api_key,
+            model=settings.model,
+            timeout_s=settings.timeout_s,
+            base_url=os.environ.get(OPENAI_BASE_URL_ENV_VAR) or None,
+        )
     elif name == "offline":
         inner = OfflineProvider()
     elif name == "scripted":
@@ -110,7 +142,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             raise ConfigError("provider 'scripted' needs scripted_path, a JSON list of responses")
         inner = ScriptedProvider.from_file(settings.scripted_path)
     else:
-        raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, offline or scripted")
+        raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, openai_compatible, "
+                          "offline or scripted")
     if settings.db_url is None:
         return ResilientProvider(inner, settings.retry)
     breaker = make_breaker(

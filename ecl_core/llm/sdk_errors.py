@@ -1,8 +1,7 @@
 """The one place that turns anthropic SDK errors into ECL's transient and permanent errors.
 
-Retryable statuses follow the Messages API error doc and the SDK's own retry rule:
-408, 409, 429 and every 5xx (529 ``overloaded_error`` included) are transient;
-timeouts and dropped connections are transient; every other status is permanent.
+Statuses are classified by ``ecl_core.llm.http_status`` (408, 409, 429 and every 5xx
+transient, every other status permanent); timeouts and dropped connections are transient.
 
 A streamed answer can fail after its ``200`` head was received. The SDK then raises a
 plain ``APIStatusError`` whose ``status_code`` is that ``200`` and whose ``type`` is the
@@ -15,15 +14,9 @@ import anthropic
 import httpx2
 
 from ecl_core.errors import LLMError, LLMTimeoutError, PermanentLLMError, TransientLLMError
+from ecl_core.llm.http_status import is_transient_status, parse_retry_after
 
-__all__ = [
-    "ERROR_TYPE_STATUS",
-    "RETRYABLE_STATUS_CODES",
-    "parse_retry_after",
-    "translate_anthropic_error",
-]
-
-RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})
+__all__ = ["ERROR_TYPE_STATUS", "translate_anthropic_error"]
 
 ERROR_TYPE_STATUS = {
     "invalid_request_error": 400,
@@ -38,24 +31,6 @@ ERROR_TYPE_STATUS = {
     "overloaded_error": 529,
 }
 """The HTTP status the Messages API error doc gives each error type; unknown types count as 500."""
-
-
-def parse_retry_after(headers: object) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds), if present and sane."""
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw) * scale
-        except (TypeError, ValueError):
-            continue
-        if value >= 0:
-            return value
-    return None
 
 
 def _error_detail(err: anthropic.APIStatusError) -> str:
@@ -85,8 +60,7 @@ def translate_anthropic_error(err: anthropic.AnthropicError | httpx2.TransportEr
         else:
             status = err.status_code
             message = f"Anthropic API returned {status} ({_error_detail(err)})"
-        transient = status in RETRYABLE_STATUS_CODES or status >= 500
-        error_cls = TransientLLMError if transient else PermanentLLMError
+        error_cls = TransientLLMError if is_transient_status(status) else PermanentLLMError
         return error_cls(
             message,
             status_code=status,

@@ -1,0 +1,85 @@
+"""The OpenAI-compatible provider over a real socket to a local chat completions server."""
+
+import pytest
+
+from ecl_core.errors import LLMTimeoutError, PermanentLLMError, TransientLLMError
+from ecl_core.llm.factory import ProviderSettings, build_provider
+from ecl_core.llm.openai_provider import OpenAICompatibleProvider
+from ecl_core.llm.resilience import RetrySettings
+from ecl_core.types import CompletionRequest, Message
+
+from messages_api import error, ok
+from scenarios import API_KEY
+
+REQUEST = CompletionRequest(
+    system="You are terse.", messages=(Message(role="user", content="Say hi"),),
+    max_tokens=64, step="generate",
+)
+
+
+def _provider(server, timeout_s: float = 5.0) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(
+        api_key=API_KEY, model="llama3.1", timeout_s=timeout_s, base_url=f"{server.url}/v1"
+    )
+
+
+def test_a_chat_completion_answers_like_a_message(chat_api):
+    chat_api.script([ok("hi", input_tokens=12, output_tokens=3)])
+    response = _provider(chat_api).complete(REQUEST)
+
+    assert (response.text, response.stop_reason, response.model) == ("hi", "end_turn", "llama3.1")
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (12, 3)
+    assert response.provider == "openai_compatible" and response.request_id == "req_test_0001"
+    (sent,) = chat_api.requests
+    assert sent.headers["authorization"] == f"Bearer {API_KEY}"
+    assert sent.body["messages"] == [
+        {"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hi"},
+    ]
+    assert sent.body["max_tokens"] == 64 and sent.body["model"] == "llama3.1"
+
+
+def test_a_length_finish_is_max_tokens(chat_api):
+    chat_api.script([ok("cut", stop_reason="max_tokens")])
+    assert _provider(chat_api).complete(REQUEST).stop_reason == "max_tokens"
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 503])
+def test_retryable_statuses_are_transient(chat_api, status):
+    chat_api.script([error(status, "busy", headers={"retry-after": "2"})])
+    with pytest.raises(TransientLLMError, match=f"returned {status}") as failed:
+        _provider(chat_api).complete(REQUEST)
+    assert failed.value.status_code == status and failed.value.retry_after_s == 2.0
+    assert failed.value.request_id == "req_test_0001"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_client_errors_are_permanent(chat_api, status):
+    chat_api.script([error(status, "no")])
+    with pytest.raises(PermanentLLMError, match=f"returned {status}"):
+        _provider(chat_api).complete(REQUEST)
+
+
+def test_timeouts_and_dropped_connections_are_transient(chat_api):
+    chat_api.script([ok("late", delay_s=1.0), ok("cut", drop=True)])
+    with pytest.raises(LLMTimeoutError):
+        _provider(chat_api, timeout_s=0.3).complete(REQUEST)
+    with pytest.raises(TransientLLMError, match="connection"):
+        _provider(chat_api).complete(REQUEST)
+
+
+def test_a_content_filter_finish_is_a_permanent_refusal(chat_api):
+    chat_api.script([ok("", stop_reason="content_filter")])
+    with pytest.raises(PermanentLLMError, match="content filter"):
+        _provider(chat_api).complete(REQUEST)
+
+
+def test_built_from_the_deployments_environment_with_ecl_retries(chat_api, tmp_path):
+    chat_api.script([error(429, "slow down", headers={"retry-after": "0"}), ok("hello")])
+    settings = ProviderSettings(
+        provider="openai_compatible", model="llama3.1",
+        retry=RetrySettings(initial_delay_s=0, max_delay_s=0),
+        db_url=f"sqlite:///{tmp_path / 'ecl.db'}",
+    )
+    provider = build_provider(settings, API_KEY)
+    assert provider.complete(REQUEST).text == "hello"
+    assert len(chat_api.requests) == 2
