@@ -6,6 +6,7 @@ could outlast its timeout, and a long answer then never waits on one idle HTTP r
 Shorter requests use ``messages.create``, unchanged on the wire.
 """
 
+import json
 import time
 from typing import Any
 
@@ -13,7 +14,8 @@ import anthropic
 import httpx2
 from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
 
-from ecl_core.errors import PermanentLLMError, TransientLLMError
+from ecl_core.errors import PermanentLLMError
+from ecl_core.llm.http_status import READ_ERRORS, malformed, unsendable
 from ecl_core.llm.sdk_errors import translate_anthropic_error
 from ecl_core.types import CompletionRequest, CompletionResponse, Message, TokenUsage
 
@@ -76,19 +78,16 @@ class AnthropicProvider:
                 message, request_id = self._stream(request)
             else:
                 message, request_id = self._create(request)
-            response = self._response(message, request_id, started)
         except (anthropic.AnthropicError, httpx2.TransportError) as err:
             raise translate_anthropic_error(err) from None
         except UnicodeEncodeError as err:
-            raise PermanentLLMError(
-                f"the request cannot be sent: its text is not valid Unicode ({err.reason} at "
-                f"character {err.start})"
-            ) from None
-        except (ValueError, TypeError, AttributeError, KeyError) as err:
-            raise TransientLLMError(
-                "the Anthropic API answered with a body that is not a Messages API response "
-                f"({type(err).__name__})"
-            ) from None
+            raise unsendable(err) from None
+        except json.JSONDecodeError as err:
+            raise malformed("a Messages API response", err) from None
+        try:
+            response = self._response(message, request_id, started)
+        except READ_ERRORS as err:
+            raise malformed("a Messages API response", err) from None
         if response.stop_reason == "refusal":
             raise PermanentLLMError(
                 "the model refused the request", request_id=response.request_id

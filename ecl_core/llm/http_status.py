@@ -1,13 +1,42 @@
-"""What an HTTP answer of an LLM API says about retrying, whichever SDK received it.
+"""What an HTTP exchange with an LLM API says about retrying, whichever SDK made it.
 
 Retryable statuses follow the Messages API error doc and the SDKs' own retry rule:
 408, 409, 429 and every 5xx (529 ``overloaded_error`` included) are transient; every other
-status is permanent. ``retry-after-ms`` and ``retry-after`` say how long to wait.
+status is permanent. ``retry-after-ms`` and ``retry-after`` say how long to wait. A 200
+whose body is not the API's answer (a proxy's HTML page, cut JSON) is transient: a failed
+call, retried and counted by the breaker. Request text the SDK cannot encode (a lone
+surrogate) is permanent: it never reaches the API.
 """
 
-__all__ = ["RETRYABLE_STATUS_CODES", "is_transient_status", "parse_retry_after"]
+from ecl_core.errors import PermanentLLMError, TransientLLMError
+
+__all__ = [
+    "READ_ERRORS",
+    "RETRYABLE_STATUS_CODES",
+    "is_transient_status",
+    "malformed",
+    "parse_retry_after",
+    "unsendable",
+]
 
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})
+READ_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+"""What reading a parsed answer raises when the body lacks the fields it should have."""
+
+
+def malformed(what: str, err: Exception) -> TransientLLMError:
+    """The error for a 200 whose body is not ``what`` (``a chat completion``)."""
+    return TransientLLMError(
+        f"the API answered with a body that is not {what} ({type(err).__name__})"
+    )
+
+
+def unsendable(err: UnicodeEncodeError) -> PermanentLLMError:
+    """The error for request text the SDK cannot encode."""
+    return PermanentLLMError(
+        f"the request cannot be sent: its text is not valid Unicode ({err.reason} at "
+        f"character {err.start})"
+    )
 
 
 def is_transient_status(status: int) -> bool:

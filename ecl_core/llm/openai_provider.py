@@ -7,6 +7,7 @@ alike: ``stop`` is ``end_turn``, ``length`` is ``max_tokens``; ``content_filter`
 refusal, a permanent error.
 """
 
+import json
 import time
 from typing import Any
 
@@ -19,7 +20,8 @@ from openai.types.chat import (
     ChatCompletionUserMessageParam,
 )
 
-from ecl_core.errors import PermanentLLMError, TransientLLMError
+from ecl_core.errors import PermanentLLMError
+from ecl_core.llm.http_status import READ_ERRORS, malformed, unsendable
 from ecl_core.llm.openai_errors import translate_openai_error
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
@@ -88,19 +90,17 @@ class OpenAICompatibleProvider:
                 messages=_messages(request),
                 stop=list(request.stop_sequences) or openai.omit,
             )
-            response = self._response(raw.parse(), raw.request_id, started)
+            completion = raw.parse()
         except (openai.OpenAIError, httpx2.TransportError) as err:
             raise translate_openai_error(err) from None
         except UnicodeEncodeError as err:
-            raise PermanentLLMError(
-                f"the request cannot be sent: its text is not valid Unicode ({err.reason} at "
-                f"character {err.start})"
-            ) from None
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
-            raise TransientLLMError(
-                "the server answered with a body that is not a chat completion "
-                f"({type(err).__name__})"
-            ) from None
+            raise unsendable(err) from None
+        except json.JSONDecodeError as err:
+            raise malformed("a chat completion", err) from None
+        try:
+            response = self._response(completion, raw.request_id, started)
+        except READ_ERRORS as err:
+            raise malformed("a chat completion", err) from None
         if response.stop_reason == "content_filter":
             raise PermanentLLMError(
                 "the server's content filter refused the request", request_id=response.request_id

@@ -8,7 +8,7 @@ from ecl_core.llm.openai_provider import OpenAICompatibleProvider
 from ecl_core.llm.resilience import RetrySettings
 from ecl_core.types import CompletionRequest, Message
 
-from messages_api import error, ok
+from messages_api import Reply, error, ok
 from scenarios import API_KEY
 
 REQUEST = CompletionRequest(
@@ -83,3 +83,20 @@ def test_built_from_the_deployments_environment_with_ecl_retries(chat_api, tmp_p
     provider = build_provider(settings, API_KEY)
     assert provider.complete(REQUEST).text == "hello"
     assert len(chat_api.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"id": "chatcmpl-1", "choi', b'{"id": "chatcmpl-1", "choices": []}'],
+    ids=["cut-json", "no-choice"],
+)
+def test_a_body_that_is_not_a_chat_completion_is_transient(chat_api, body):
+    chat_api.script([Reply(raw_body=body)])
+    with pytest.raises(TransientLLMError, match="body that is not a chat completion"):
+        _provider(chat_api).complete(REQUEST)
+
+
+def test_text_the_sdk_cannot_encode_is_permanent_and_never_sent(chat_api):
+    request = REQUEST.model_copy(update={"system": "bad \udc00 text"})
+    with pytest.raises(PermanentLLMError, match="not valid Unicode"):
+        _provider(chat_api).complete(request)
+    assert chat_api.requests == []
