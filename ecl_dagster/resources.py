@@ -112,10 +112,9 @@ class LLMResource(dg.ConfigurableResource):
         self._instance = context.instance
         self._run_id = context.run.run_id if context.run is not None else None
         if context.instance is not None and context.run is not None:
-            if WORKER_HOST_TAG not in context.run.tags:
-                context.instance.add_run_tags(
-                    context.run.run_id, {WORKER_HOST_TAG: socket.gethostname()}
-                )
+            host = socket.gethostname()
+            if context.run.tags.get(WORKER_HOST_TAG) != host:  # a run retry copies its parent's
+                context.instance.add_run_tags(context.run.run_id, {WORKER_HOST_TAG: host})
 
     @property
     def llm(self) -> Provider:

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ from ecl_dagster.compiler import build_job
 from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
 
-from messages_api import Reply
+from messages_api import Reply, error
 from scenarios import TOPIC, critique_json, draft_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,6 +126,88 @@ def test_a_run_whose_worker_is_alive_is_not_reexecuted(messages_api, api_key, ho
     assert f"ecl: cannot re-execute {run.run_id}: it is STARTED and its worker (process " \
            f"{process.pid} on host" in refused.stderr
     assert "wait for it to end, or terminate it in the UI" in refused.stderr
+
+
+WORKER_HOST_TAG = "ecl/worker_host"
+"""The run tag that names the host of a run's worker, as a person sees it in the UI."""
+ELSEWHERE = "another-host.example"
+"""A host that is not this one: tests cannot run a worker there, so they tag a run with it."""
+
+
+def _killed_foreground_run(messages_api, tmp_path) -> tuple[dg.DagsterRun, int]:
+    """A critique_revise run killed with its process group during generate_draft's call."""
+    held = threading.Event()
+    messages_api.script([Reply(hold=held, drop=True)])
+    process = _execute_in_the_foreground(tmp_path)
+    try:
+        messages_api.wait_for_requests(1)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        held.set()
+    with dg.DagsterInstance.get() as instance:
+        run = _the_run(instance)
+    assert run.status == dg.DagsterRunStatus.STARTED
+    return run, process.pid
+
+
+def test_a_run_whose_worker_ran_on_another_host_is_not_called_gone(
+    messages_api, api_key, home, tmp_path
+):
+    """A pid says nothing about another host's processes: such a run is left alone."""
+    run, pid = _killed_foreground_run(messages_api, tmp_path)
+    with dg.DagsterInstance.get() as instance:
+        instance.add_run_tags(run.run_id, {WORKER_HOST_TAG: ELSEWHERE})
+
+        status = _ecl("status", run.run_id)
+        refused = _ecl("reexecute", run.run_id)
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+    assert "worker gone" not in status.stdout
+    assert refused.returncode == 2
+    assert f"its worker (process {pid} on host {ELSEWHERE}) is not known to be gone from " \
+           "this host" in refused.stderr
+
+
+def test_a_reexecution_names_the_host_it_runs_on_not_its_parents(
+    messages_api, api_key, home, tmp_path
+):
+    """``ecl reexecute`` here of a run that failed elsewhere, killed in its turn, is
+    recognised here as orphaned and recovered: the re-execution does not inherit the
+    parent's host tag."""
+    messages_api.script([draft_text(0), error(400, "bad request")])  # critique_draft_0 fails
+    _execute_in_the_foreground(tmp_path).wait(timeout=300)
+    with dg.DagsterInstance.get() as instance:
+        parent = _the_run(instance)
+        assert parent.status == dg.DagsterRunStatus.FAILURE
+        instance.add_run_tags(parent.run_id, {WORKER_HOST_TAG: ELSEWHERE})
+
+    held = threading.Event()
+    messages_api.script([Reply(hold=held, drop=True)])  # critique_draft_0 again: killed
+    again = subprocess.Popen(
+        [str(BIN / "ecl"), "reexecute", parent.run_id], cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        messages_api.wait_for_requests(3)
+    finally:
+        os.killpg(again.pid, signal.SIGKILL)
+        again.wait()
+        held.set()
+    with dg.DagsterInstance.get() as instance:
+        child = next(r for r in instance.get_runs() if r.parent_run_id == parent.run_id)
+        assert child.status == dg.DagsterRunStatus.STARTED
+        status = _ecl("status", child.run_id)
+        assert f"worker gone: process {again.pid} on host {socket.gethostname()} " \
+               "is not running" in status.stdout, status.stdout
+        assert child.tags.get(WORKER_HOST_TAG) == socket.gethostname()
+
+        messages_api.script([critique_json("pass")])
+        done = _ecl("reexecute", child.run_id)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "final draft:\n" + draft_text(0) in done.stdout
+    completed = messages_api.completed_bodies()
+    assert len(completed) == 2
+    assert len(set(completed)) == len(completed), "a completed call was paid twice"
 
 
 class _Nothing(BaseModel):
