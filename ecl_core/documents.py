@@ -63,10 +63,13 @@ def _problem(path: Path, problem: str) -> ValidationError:
 def read_document(path: Path) -> str:
     """The document's text (UTF-8), read as every user file is read (``read_user_file``).
 
-    The file itself must be a regular file with an allowed suffix: a symlink is refused,
-    not followed, even to a file with an allowed suffix (one rule for every file a user
-    names), and a FIFO, a device or a folder is refused from ``lstat`` before anything is
-    opened, so nothing can block the run (issue 10, defect 4).
+    The file itself must be a regular file with an allowed suffix, within 1 MB (issue 10,
+    defect 4). A symlink is refused, not followed, even to a regular file with an allowed
+    suffix: stricter than checking the link's resolved target, on purpose, so that one rule
+    holds for every file a user names (``read_user_file``) and for the analyzer's tree
+    (``scan_tree``). A FIFO, a device, a folder or an oversized file is refused from
+    ``lstat`` before anything is opened, so nothing can block the run. Folders on the way
+    to the file are resolved.
 
     Raises:
         ValidationError: On field ``path``: a suffix other than .txt, .md or .markdown, a

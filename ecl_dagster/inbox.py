@@ -1,13 +1,18 @@
-"""Topic requests dropped as files into an inbox folder: reading them and moving them aside."""
+"""Request files dropped into an inbox folder: listing, reading and moving them aside.
+
+Both inbox sensors (topic requests, analysis requests) follow one rule (issue 10, defect 3):
+whatever goes wrong with one file, that file leaves the inbox for ``failed/`` with its
+reason, or stays and is logged if it cannot be moved, and the tick goes on with the others.
+"""
 
 import hashlib
 import json
 import os
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
@@ -21,9 +26,12 @@ __all__ = [
     "TopicRequest",
     "analysis_inbox_folder",
     "move_aside",
+    "parse_json",
     "pending_files",
+    "read_inbox_file",
     "read_request",
     "reject",
+    "retire",
     "topic_inbox_folder",
 ]
 
@@ -54,45 +62,77 @@ class TopicRequest:
     key: str
 
 
+def _is_pending(entry: os.DirEntry[str]) -> bool:
+    if entry.name.startswith(".") or entry.name.endswith(_IGNORED_SUFFIXES):
+        return False
+    try:
+        return not entry.is_dir(follow_symlinks=False)
+    except OSError:  # gone since the folder was listed
+        return False
+
+
 def pending_files(inbox: Path) -> list[Path]:
     """Entries waiting in ``inbox`` that are not folders, by name (hidden and partial skipped).
 
     Symlinks, FIFOs and other special files are listed, not followed or opened, so that
-    ``read_request`` refuses them with a reason and they leave the inbox.
+    reading refuses them with a reason and they leave the inbox. An entry that vanishes
+    while the folder is listed is skipped.
     """
-    return sorted(
-        p
-        for p in inbox.iterdir()
-        if not stat.S_ISDIR(p.lstat().st_mode)
-        and not p.name.startswith(".")
-        and not p.name.endswith(_IGNORED_SUFFIXES)
-    )
+    with os.scandir(inbox) as listing:
+        return sorted(Path(entry.path) for entry in listing if _is_pending(entry))
+
+
+def _shown(name: str) -> str:
+    """``name`` as text; bytes that are not UTF-8 (surrogate escapes) shown escaped."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
 
 
 def _rejected(field: str, problem: str) -> ValidationError:
     return ValidationError("request rejected", [FieldError(field, problem)])
 
 
+def read_inbox_file(path: Path) -> str:
+    """The text of one inbox file, read as every user file is (``read_user_file``).
+
+    A symlink, a FIFO or anything else that is not a regular file is refused without being
+    opened, so no file can block a tick or make it read outside the inbox.
+
+    Raises:
+        ValidationError: On field ``file``: the name is not valid UTF-8 (it could not be a
+            run tag), or the file is not a regular file, over 64 KiB or not UTF-8 text.
+    """
+    if _shown(path.name) != path.name:
+        raise _rejected("file", f"name '{_shown(path.name)}' is not valid UTF-8; rename it")
+    return read_user_file(path, field="file", max_bytes=MAX_REQUEST_BYTES)
+
+
+def parse_json(text: str) -> Any:
+    """``text`` decoded as JSON.
+
+    Raises:
+        ValidationError: On field ``file``: not JSON, or nested too deeply for Python to
+            decode (``RecursionError``, e.g. 30,000 ``[`` in a 60 KB file).
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _rejected("file", f"is not valid JSON: {err}") from None
+    except RecursionError:
+        raise _rejected("file", "nests JSON too deeply to be read (RecursionError)") from None
+
+
 def read_request(path: Path) -> TopicRequest:
     """Read a request: JSON ``{"topic": ..., "max_revisions": ...}``, or plain text (the topic).
 
-    The file is read as every user file is (``read_user_file``): a symlink, a FIFO or
-    anything else that is not a regular file is refused without being opened.
-
     Raises:
-        ValidationError: The file is not a regular file, too large, not UTF-8, not the JSON
-            shape above (JSON nested too deep to read included), or its topic or
-            max_revisions breaks the run config's rules.
+        ValidationError: The file cannot be read (``read_inbox_file``), is not the JSON
+            shape above (``parse_json``), or its topic or max_revisions breaks the run
+            config's rules.
     """
-    text = read_user_file(path, field="file", max_bytes=MAX_REQUEST_BYTES)
+    text = read_inbox_file(path)
     max_revisions = MAX_REVISIONS_CAP
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise _rejected("file", f"is not valid JSON: {err}") from None
-        except RecursionError:
-            raise _rejected("file", "nests JSON too deeply to be read") from None
+        data = parse_json(text)
         if not isinstance(data, dict) or not isinstance(data.get("topic"), str):
             raise _rejected("topic", 'missing; a JSON request needs {"topic": "..."}')
         unknown = sorted(set(data) - {"topic", "max_revisions"})
@@ -110,15 +150,30 @@ def read_request(path: Path) -> TopicRequest:
 
 
 def move_aside(path: Path, folder: Path, reason: str | None = None) -> Path:
-    """Move ``path`` into ``folder`` (never overwriting), with ``<name>.reason.txt`` if given."""
+    """Move ``path`` into ``folder`` (never overwriting), with ``<name>.reason.txt`` if given.
+
+    Raises:
+        OSError: ``folder`` cannot be made, or the file cannot be moved or its reason written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
     if target.exists():
         target = folder / f"{path.stem}.{time.time_ns()}{path.suffix}"
     path.replace(target)
     if reason is not None:
-        target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+        target.with_name(target.name + ".reason.txt").write_text(
+            reason + "\n", encoding="utf-8", errors="backslashreplace"
+        )
     return target
+
+
+def _move_or_log(path: Path, folder: Path, reason: str | None) -> None:
+    """``move_aside``, or an ``inbox.request_stuck`` error line if the file cannot move."""
+    try:
+        move_aside(path, folder, reason=reason)
+    except OSError as err:
+        _log.error("inbox.request_stuck", file=_shown(path.name), folder=folder.name,
+                   reason=reason, error=f"{type(err).__name__}: {err}")
 
 
 def reject(path: Path, inbox: Path, err: Exception, event: str) -> None:
@@ -129,9 +184,14 @@ def reject(path: Path, inbox: Path, err: Exception, event: str) -> None:
     that one file never stops a tick.
     """
     reason = str(err) if isinstance(err, ValidationError) else f"{type(err).__name__}: {err}"
-    _log.warning(event, file=path.name, reason=reason)
-    try:
-        move_aside(path, inbox / "failed", reason=reason)
-    except OSError as move_error:
-        _log.error("inbox.request_stuck", file=path.name, reason=reason,
-                   error=f"{type(move_error).__name__}: {move_error}")
+    _log.warning(event, file=_shown(path.name), reason=reason)
+    _move_or_log(path, inbox / "failed", reason)
+
+
+def retire(path: Path, inbox: Path) -> None:
+    """Move a request whose run exists to ``<inbox>/done/``.
+
+    A file that cannot be moved is logged as ``inbox.request_stuck`` and left in place (its
+    run is not started again: its run key exists), so that it never stops a tick.
+    """
+    _move_or_log(path, inbox / "done", None)

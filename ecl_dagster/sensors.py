@@ -5,13 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from ecl_core.logging import configure_logging, get_logger
-from ecl_dagster.inbox import (
-    move_aside,
-    pending_files,
-    read_request,
-    reject,
-    topic_inbox_folder,
-)
+from ecl_dagster.inbox import pending_files, read_request, reject, retire, topic_inbox_folder
 
 __all__ = ["inbox_dir", "run_failure_alert", "topic_request_sensor"]
 
@@ -43,7 +37,8 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     Its run key is the file name and a hash of its content, so the daemon starts one
     run per request. Once that run exists the file moves to ``done/``. A file that cannot
     be read for any reason, malformed or not (issue 10, defect 3), moves to ``failed/``
-    with ``<name>.reason.txt`` and starts nothing; the tick goes on with the others.
+    with ``<name>.reason.txt`` and starts nothing; a file that cannot be moved is logged
+    and left in place. Either way the tick goes on with the others.
     """
     configure_logging()
     inbox = inbox_dir(context.instance)
@@ -56,7 +51,7 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
             reject(path, inbox, err, "inbox.request_rejected")
             continue
         if _has_run(context.instance, request.key):
-            move_aside(path, inbox / "done")
+            retire(path, inbox)
             continue
         run_requests.append(
             dg.RunRequest(

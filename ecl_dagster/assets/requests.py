@@ -1,20 +1,17 @@
 """Adding an analysis request: check it, keep it, and add its partition."""
 
 import hashlib
-import json
 from pathlib import Path
 
 import dagster as dg
 
-from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
+from ecl_dagster.inbox import parse_json, read_inbox_file
 
-__all__ = ["MAX_REQUEST_FILE_BYTES", "add_request", "read_request_file", "resolve_paths"]
-
-MAX_REQUEST_FILE_BYTES = 64 * 1024
+__all__ = ["add_request", "read_request_file", "resolve_paths"]
 
 
 def resolve_paths(request: MigrationRequest, base: Path) -> MigrationRequest:
@@ -45,22 +42,18 @@ def resolve_paths(request: MigrationRequest, base: Path) -> MigrationRequest:
 def read_request_file(path: Path) -> tuple[MigrationRequest, str]:
     """A request from a JSON file of the inbox, and the SHA-256 of its content (hex).
 
-    The file is read as every user file is (``read_user_file``): a symlink, a FIFO or
+    The file is read as every inbox file is (``read_inbox_file``): a symlink, a FIFO or
     anything else that is not a regular file is refused without being opened. Relative
     paths in the request start at the file's folder.
 
     Raises:
-        ValidationError: The file is not a regular file, over 64 KiB, not UTF-8 JSON
-            (nested too deeply included), not a JSON object, or breaks a rule of
+        ValidationError: The file cannot be read (``read_inbox_file``: a name that is not
+            UTF-8, not a regular file, over 64 KiB, not UTF-8 text), is not JSON or nests
+            it too deeply (``parse_json``), is not a JSON object, or breaks a rule of
             ``MigrationRequest`` or ``resolve_paths``; the details name the field.
     """
-    text = read_user_file(path, field="file", max_bytes=MAX_REQUEST_FILE_BYTES)
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise ValidationError(
-            "request rejected", [FieldError("file", f"is not UTF-8 JSON: {err}")]
-        ) from None
+    text = read_inbox_file(path)
+    data = parse_json(text)
     if not isinstance(data, dict):
         raise ValidationError("request rejected", [FieldError("file", "is not a JSON object")])
     data.setdefault("name", path.stem)

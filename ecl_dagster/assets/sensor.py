@@ -7,7 +7,7 @@ import dagster as dg
 from ecl_core.logging import configure_logging
 from ecl_dagster.assets.requests import read_request_file
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
-from ecl_dagster.inbox import analysis_inbox_folder, move_aside, pending_files, reject
+from ecl_dagster.inbox import analysis_inbox_folder, pending_files, reject, retire
 
 __all__ = ["MIGRATION_JOB", "migration_request_sensor"]
 
@@ -31,8 +31,8 @@ def migration_request_sensor(
     file is a JSON object with the fields of ``MigrationRequest`` (``name`` defaults to the
     file name; relative paths start at the inbox). Its run key is the file name plus a hash
     of its content. Once the run exists the file moves to ``done/``; a file that cannot be
-    read for any reason moves to ``failed/`` with ``<name>.reason.txt``, and the tick goes
-    on with the others.
+    read for any reason moves to ``failed/`` with ``<name>.reason.txt``; a file that cannot
+    be moved is logged and left in place. Either way the tick goes on with the others.
     """
     configure_logging()
     folder = analysis_inbox_folder(Path(context.instance.root_directory))
@@ -51,7 +51,7 @@ def migration_request_sensor(
             filters=dg.RunsFilter(tags={REQUEST_KEY_TAG: run_key}), limit=1
         )
         if existing:
-            move_aside(path, folder / "done")
+            retire(path, folder)
             continue
         partitions.append(key)
         runs.append(dg.RunRequest(run_key=run_key, partition_key=key, tags={

@@ -126,7 +126,8 @@ def test_the_inbox_sensor_adds_a_partition_and_requests_its_run(
     ]
     assert "code_path" in (failed / "missing.json.reason.txt").read_text()
     assert "does not exist" in (failed / "missing.json.reason.txt").read_text()
-    assert "file: is not UTF-8 JSON" in (failed / "nested.json.reason.txt").read_text()
+    nested = (failed / "nested.json.reason.txt").read_text()
+    assert "file: nests JSON too deeply to be read (RecursionError)" in nested
 
 
 def test_dg_launch_materializes_a_partition(tmp_path, monkeypatch):
