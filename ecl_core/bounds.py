@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ecl_core.errors import FieldError, ValidationError
+from ecl_core.fanout import MAX_CONCURRENT_CALLS
 
 __all__ = ["LLM_SETTING_RANGES", "Range", "check_ranges"]
 
@@ -49,6 +50,11 @@ LLM_SETTING_RANGES: Mapping[str, Range] = {
     "breaker_failure_threshold": Range(1, 1000, "failures"),
     "breaker_window_s": Range(1, 3600, "seconds"),
     "breaker_reset_timeout_s": Range(1, 3600, "seconds"),
+    "max_concurrent_calls": Range(1, MAX_CONCURRENT_CALLS, "calls"),
+    "rate_limit_requests_per_minute": Range(0, 1_000_000, "requests"),
+    "rate_limit_input_tokens_per_minute": Range(0, 100_000_000, "tokens"),
+    "rate_limit_output_tokens_per_minute": Range(0, 100_000_000, "tokens"),
+    "rate_limit_max_wait_s": Range(0, 3600, "seconds"),
 }
 """Per setting of the LLM resource: the range a run may set it in. The upper bound of
 ``max_tokens`` is the largest output of a current Claude model; the API refuses more for

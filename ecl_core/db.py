@@ -28,6 +28,21 @@ def engine(url: str) -> sa.Engine:
         if url not in _engines:
             connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
             created = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-            METADATA.create_all(created)
+            _create_tables(created)
             _engines[url] = created
         return _engines[url]
+
+
+def _create_tables(created: sa.Engine, attempts: int = 3) -> None:
+    """Create the missing tables, looking again if another process created one meanwhile.
+
+    ``create_all`` checks, then creates: two processes on a new SQLite file both saw a table
+    missing and one failed creating it; the next look finds it there.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            METADATA.create_all(created)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            if attempt == attempts:
+                raise

@@ -94,6 +94,13 @@ class CompletionResponse(_Model):
     request_id: str | None = None
     latency_ms: float = Field(0.0, ge=0, description="Wall time of the call, in milliseconds.")
     journaled: bool = Field(False, description="Answered from the journal; no call was made.")
+    rate_limit_wait_ms: float = Field(
+        0.0, ge=0, description="Time the call waited for rate-limit capacity, in milliseconds."
+    )
+    rate_limit_reset_at: float | None = Field(
+        None, description="Seconds since the epoch until which the API said a rate limit has "
+        "nothing left (an anthropic-ratelimit-*-remaining: 0 header and its reset time)."
+    )
 
 
 class StepMetadata(_Model):
@@ -107,6 +114,9 @@ class StepMetadata(_Model):
     journaled_calls: int = Field(0, ge=0, description="Responses taken from the journal.")
     usage: TokenUsage = TokenUsage()
     latency_ms: float = Field(0.0, ge=0, description="Time spent in LLM calls, in milliseconds.")
+    rate_limit_wait_ms: float = Field(
+        0.0, ge=0, description="Time the calls waited for rate-limit capacity, in milliseconds."
+    )
     provider: str = ""
     model: str = ""
     stop_reason: str | None = None

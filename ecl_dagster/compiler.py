@@ -7,8 +7,9 @@ One op per step occurrence, named by the step id:
 * a step's dependencies become its inputs (``depends_on``, sequential and conditional
   transitions); a conditional transition is an optional output ``when_<to>`` of its
   source, emitted when the JMESPath condition holds, so ``to`` is skipped otherwise;
-* a ``for_each`` step is mapped over a dynamic output ``each_<step>`` of its dependency,
-  one mapped step per item (mapping keys ``<field>_<k>``); a step depending on it fans in
+* a ``for_each`` step is one op over its dependency's output that runs every item at
+  once, up to the LLM resource's ``max_concurrent_calls`` (``ecl_dagster.mapped``), each
+  item a dynamic output (mapping keys ``<field>_<k>``); a step depending on it fans in
   the collected outputs;
 * a revision loop is unrolled to its bound the way the critique-revise design does it
   (architecture.md): validator ops ``<validator>_0`` .. ``<validator>_<n>`` and reviser
@@ -40,6 +41,7 @@ from ecl_core.workflow.definition import (
     validate,
 )
 from ecl_core.workflow.step import Step, StepRegistry
+from ecl_dagster.mapped import mapped_op
 from ecl_dagster.ops import Branch, plain_op, reviser_op, validator_op
 from ecl_dagster.step_execution import StepInput
 from ecl_dagster.workflow_assets import WorkflowResult
@@ -80,17 +82,17 @@ class _Compiler:
         )
 
     def branches(self, step: StepDefinition) -> list[Branch]:
-        found = [
+        return [
             Branch(name=f"when_{to}", condition=condition)
             for (source, to), condition in self.conditions.items() if source == step.id
         ]
-        return found + [
-            Branch(name=f"each_{s.id}", for_each=s.for_each)
-            for s in self.workflow.steps
-            if s.for_each and self.workflow.dependencies(s.id) == [step.id]
-        ]
 
     def op(self, step: StepDefinition) -> dg.OpDefinition:
+        if step.for_each:
+            (source,) = self.workflow.dependencies(step.id)
+            return mapped_op(
+                step.id, step, self.steps[step.id], source=source, for_each=step.for_each
+            )
         dependencies = self.workflow.dependencies(step.id)
         fields = {dep: name for name, dep in step.inputs.items()}
         inputs = [
@@ -142,7 +144,7 @@ class _Compiler:
             dependencies = self.workflow.dependencies(step_id)
             if step.for_each:
                 (parent,) = dependencies
-                mapped[step_id] = outputs[parent][f"each_{step_id}"].map(op)
+                mapped[step_id] = op(**{parent: outputs[parent]["result"]})
                 continue
             invoked = op(**{dep: source(dep, step_id) for dep in dependencies})
             names = list(op.outs)

@@ -42,6 +42,9 @@ def call_metadata(calls: Sequence[StepMetadata]) -> dict[str, Any]:
         "cache_creation_input_tokens": usage.cache_creation_input_tokens,
         "cache_read_input_tokens": usage.cache_read_input_tokens,
         "latency_ms": dg.MetadataValue.float(round(sum(c.latency_ms for c in calls), 1)),
+        "rate_limit_wait_ms": dg.MetadataValue.float(
+            round(sum(c.rate_limit_wait_ms for c in calls), 1)
+        ),
         "stop_reason": last.stop_reason or "",
         "request_ids": ", ".join(r for c in calls for r in c.request_ids),
         "attempt": last.attempt,

@@ -1,4 +1,4 @@
-"""Ops made from ``ecl_core`` steps: plain (mapped when ``for_each``), loop validator, reviser.
+"""Ops made from ``ecl_core`` steps: plain, loop validator, reviser (mapped: ``mapped``).
 
 ``ecl_dagster.compiler`` decides which op a step occurrence becomes and wires them. Every
 op runs its step through ``step_execution.run_step`` (log context, journal, failures with
@@ -32,7 +32,7 @@ from ecl_dagster.step_execution import (
 )
 from ecl_dagster.workflow_assets import RESULT_ASSET_TAG, WorkflowResult
 
-__all__ = ["LLM_POOL", "Branch", "plain_op", "reviser_op", "validator_op"]
+__all__ = ["LLM_POOL", "Branch", "op_options", "plain_op", "reviser_op", "validator_op"]
 
 LLM_POOL = "anthropic"
 """Concurrency pool of every op that calls the LLM; its limit is set in dagster.yaml."""
@@ -40,22 +40,20 @@ LLM_POOL = "anthropic"
 
 @dataclass(frozen=True)
 class Branch:
-    """An extra output of a plain op.
+    """A conditional output of a plain op, besides ``result``.
 
     Attributes:
-        name: The output name.
-        condition: For a conditional transition: JMESPath over the step's output; the
-            output is emitted only when it is true (JMESPath truth: not null, false or empty).
-        for_each: For a fan-out: the list field whose items become dynamic outputs, with
-            mapping keys ``<for_each>_<k>``, k from 1.
+        name: The output name (``when_<to>``).
+        condition: JMESPath over the step's output; the output is emitted only when it is
+            true (JMESPath truth: not null, false or empty).
     """
 
     name: str
-    condition: str | None = None
-    for_each: str | None = None
+    condition: str
 
 
-def _op_options(step: Step[Any, Any]) -> dict[str, Any]:
+def op_options(step: Step[Any, Any]) -> dict[str, Any]:
+    """What every op of ``step`` shares: its RetryPolicy, description and LLM pool."""
     options: dict[str, Any] = {
         "retry_policy": dagster_retry_policy(step.retry_policy, step.type_name),
         "description": (type(step).__doc__ or step.name).strip().splitlines()[0],
@@ -105,17 +103,13 @@ def plain_op(
         inputs: Where the step input comes from; a root step has none and takes ``config``.
         workflow_input: For a root step: the workflow's input model; the op's run config is
             its form (``run_config_schema``), and the model checks the values.
-        branches: Conditional and fan-out outputs besides ``result``.
+        branches: Conditional outputs besides ``result``.
         loop: The revision loop this step starts: the output becomes its ``LoopState``.
         final: The step ends the workflow: its output is logged and shown in full.
         result_asset: For a final step: the asset its output is recorded in, one materialization
             per successful run, tagged on the op as ``RESULT_ASSET_TAG``.
     """
-    outs: dict[str, dg.Out] = {"result": dg.Out()}
-    for branch in branches:
-        outs[branch.name] = (
-            dg.DynamicOut(is_required=False) if branch.for_each else dg.Out(is_required=False)
-        )
+    outs = {"result": dg.Out(), **{b.name: dg.Out(is_required=False) for b in branches}}
     tags = {RESULT_ASSET_TAG: result_asset.asset_key.to_user_string()} if result_asset else None
 
     @dg.op(
@@ -125,7 +119,7 @@ def plain_op(
         config_schema=run_config_schema(workflow_input) if workflow_input else None,
         required_resource_keys={"llm"},
         tags=tags,
-        **_op_options(step),
+        **op_options(step),
     )
     def _op(context: dg.OpExecutionContext, **values: Any) -> Iterator[Any]:
         llm: LLMResource = context.resources.llm
@@ -154,15 +148,8 @@ def plain_op(
 
 def _branch(branch: Branch, output: BaseModel) -> Iterator[Any]:
     document = output.model_dump(mode="json")
-    if branch.condition is not None and _truthy(jmespath.search(branch.condition, document)):
+    if _truthy(jmespath.search(branch.condition, document)):
         yield dg.Output(output, output_name=branch.name)
-    if branch.for_each is not None:
-        shared = {k: v for k, v in document.items() if k != branch.for_each}
-        for k, item in enumerate(document[branch.for_each], start=1):
-            value = {**shared, **item} if isinstance(item, dict) else {**shared, "item": item}
-            yield dg.DynamicOutput(
-                value, mapping_key=f"{branch.for_each}_{k}", output_name=branch.name
-            )
 
 
 def _log_final(context: dg.OpExecutionContext, step: Step[Any, Any], output: Any) -> None:
@@ -205,7 +192,7 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
             "done": dg.Out(LoopState, is_required=False),
         },
         required_resource_keys={"llm"},
-        **_op_options(step),
+        **op_options(step),
     )
     def _op(context: dg.OpExecutionContext, drafts: list[LoopState]) -> Iterator[Any]:
         (state,) = drafts
@@ -237,7 +224,7 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
 def reviser_op(name: str, definition: StepDefinition, step: Step[Any, Any]) -> dg.OpDefinition:
     """The loop's reviser at one level: revise the critiqued draft into the next revision."""
 
-    @dg.op(name=name, ins={"state": dg.In()}, required_resource_keys={"llm"}, **_op_options(step))
+    @dg.op(name=name, ins={"state": dg.In()}, required_resource_keys={"llm"}, **op_options(step))
     def _op(context: dg.OpExecutionContext, state: LoopState) -> LoopState:
         feedback = state.critique
         assert feedback is not None, "the validator emits only critiqued drafts on revise"

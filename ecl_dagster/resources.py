@@ -9,6 +9,7 @@ from pydantic import Field, PrivateAttr
 from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
+from ecl_core.llm.rate_limit import RateLimits
 from ecl_core.llm.resilience import BreakerSettings, RetrySettings
 from ecl_core.logging import configure_logging
 from ecl_dagster.orphans import WORKER_HOST_TAG
@@ -74,6 +75,26 @@ class LLMResource(dg.ConfigurableResource):
                                     "3,600 s.")
     breaker_reset_timeout_s: float = Field(30.0, description="Seconds open before a trial "
                                            "call: 1 to 3,600.")
+    rate_limit_requests_per_minute: int = Field(
+        0, description="Calls per minute to this provider and model, shared by every run and "
+        "process of the instance: 0 (no limit) to 1,000,000."
+    )
+    rate_limit_input_tokens_per_minute: int = Field(
+        0, description="Input tokens per minute (estimated before the call at 3 characters a "
+        "token), shared like the requests: 0 (no limit) to 100,000,000."
+    )
+    rate_limit_output_tokens_per_minute: int = Field(
+        0, description="Output tokens per minute (each call charged at max_tokens), shared "
+        "like the requests: 0 (no limit) to 100,000,000."
+    )
+    rate_limit_max_wait_s: float = Field(
+        120.0, description="Longest a call waits for rate-limit capacity before it fails as "
+        "transient: 0 to 3,600 s."
+    )
+    max_concurrent_calls: int = Field(
+        8, description="Calls one mapped step (a document's sections, a plan's phases) makes "
+        "at once: 1 to 64. Every process's calls still share the breaker and the journal."
+    )
 
     _settings: ProviderSettings | None = PrivateAttr(None)
     _instance: dg.DagsterInstance | None = PrivateAttr(None)
@@ -106,6 +127,12 @@ class LLMResource(dg.ConfigurableResource):
                 failure_threshold=self.breaker_failure_threshold,
                 window_s=self.breaker_window_s,
                 reset_timeout_s=self.breaker_reset_timeout_s,
+            ),
+            rate_limits=RateLimits(
+                requests_per_minute=self.rate_limit_requests_per_minute,
+                input_tokens_per_minute=self.rate_limit_input_tokens_per_minute,
+                output_tokens_per_minute=self.rate_limit_output_tokens_per_minute,
+                max_wait_s=self.rate_limit_max_wait_s,
             ),
             db_url=db_url,
         )

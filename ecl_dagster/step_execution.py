@@ -155,13 +155,19 @@ def run_step(
     step: Step[Any, Any],
     data: Mapping[str, Any],
     failure_metadata: Mapping[str, Any] | None = None,
+    *,
+    step_key: str | None = None,
 ) -> tuple[Any, list[StepMetadata]]:
     """Run ``step`` on the input ``data``; return its output and the metadata of its LLM calls.
+
+    ``step_key`` names the run in the journal, log lines and artifacts; by default the
+    Dagster step's key (a mapped op's item passes ``<op>[<mapping key>]``). Safe to call
+    from several threads of one op once ``llm.llm`` is built.
 
     Raises:
         dg.Failure: For errors a retry cannot fix (see the module docstring).
     """
-    step_key = context.get_step_execution_context().step.key
+    step_key = step_key or context.get_step_execution_context().step.key
     with llm_scope(context, lineage=context.run.root_run_id or context.run_id, step_key=step_key):
         try:
             storage = Path(context.instance.storage_directory())

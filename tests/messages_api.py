@@ -148,6 +148,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     completed: bool = False
+    received_at: float = field(default_factory=time.time)  # seconds since the epoch
 
     @property
     def user_text(self) -> str:
@@ -169,6 +170,8 @@ class MessagesAPIServer:
         self.fallback: Reply | None = None
         self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self.echo_key_in_errors = False
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at one moment
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -181,6 +184,16 @@ class MessagesAPIServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 recorded = Recorded({k.lower(): v for k, v in self.headers.items()}, body)

@@ -8,6 +8,7 @@ Shorter requests use ``messages.create``, unchanged on the wire.
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import anthropic
@@ -15,7 +16,7 @@ import httpx2
 from anthropic.types import AssistantMessageParam, MessageParam, UserMessageParam
 
 from ecl_core.errors import PermanentLLMError
-from ecl_core.llm.http_status import READ_ERRORS, malformed, unsendable
+from ecl_core.llm.http_status import READ_ERRORS, exhausted_until, malformed, unsendable
 from ecl_core.llm.sdk_errors import translate_anthropic_error
 from ecl_core.types import CompletionRequest, CompletionResponse, Message, TokenUsage
 
@@ -63,7 +64,9 @@ class AnthropicProvider:
 
         Returns:
             The text, token usage, stop reason (``max_tokens`` included), model and the
-            ``request-id`` header as ``request_id``; latency in milliseconds.
+            ``request-id`` header as ``request_id``; latency in milliseconds; when a
+            rate-limit header says a limit is used up, when it refills
+            (``rate_limit_reset_at``).
 
         Raises:
             TransientLLMError: 408, 409, 429, 5xx, a transient ``error`` event in a stream
@@ -75,9 +78,9 @@ class AnthropicProvider:
         started = time.perf_counter()
         try:
             if request.max_tokens > STREAM_ABOVE_MAX_TOKENS:
-                message, request_id = self._stream(request)
+                message, headers = self._stream(request)
             else:
-                message, request_id = self._create(request)
+                message, headers = self._create(request)
         except (anthropic.AnthropicError, httpx2.TransportError) as err:
             raise translate_anthropic_error(err) from None
         except UnicodeEncodeError as err:
@@ -85,7 +88,7 @@ class AnthropicProvider:
         except json.JSONDecodeError as err:
             raise malformed("a Messages API response", err) from None
         try:
-            response = self._response(message, request_id, started)
+            response = self._response(message, headers, started)
         except READ_ERRORS as err:
             raise malformed("a Messages API response", err) from None
         if response.stop_reason == "refusal":
@@ -94,7 +97,9 @@ class AnthropicProvider:
             )
         return response
 
-    def _response(self, message: Any, request_id: str | None, started: float) -> CompletionResponse:
+    def _response(
+        self, message: Any, headers: Mapping[str, str], started: float
+    ) -> CompletionResponse:
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = message.usage
         return CompletionResponse(
@@ -108,11 +113,14 @@ class AnthropicProvider:
             stop_reason=message.stop_reason,
             model=message.model,
             provider=self.name,
-            request_id=request_id,
+            request_id=headers.get("request-id"),
             latency_ms=(time.perf_counter() - started) * 1000,
+            rate_limit_reset_at=exhausted_until(headers),
         )
 
-    def _create(self, request: CompletionRequest) -> tuple[anthropic.types.Message, str | None]:
+    def _create(
+        self, request: CompletionRequest
+    ) -> tuple[anthropic.types.Message, Mapping[str, str]]:
         raw = self._client.messages.with_raw_response.create(
             model=self.model,
             max_tokens=request.max_tokens,
@@ -120,9 +128,11 @@ class AnthropicProvider:
             messages=[_message_param(m) for m in request.messages],
             stop_sequences=list(request.stop_sequences) or anthropic.omit,
         )
-        return raw.parse(), raw.headers.get("request-id")
+        return raw.parse(), raw.headers
 
-    def _stream(self, request: CompletionRequest) -> tuple[anthropic.types.Message, str | None]:
+    def _stream(
+        self, request: CompletionRequest
+    ) -> tuple[anthropic.types.Message, Mapping[str, str]]:
         with self._client.messages.stream(
             model=self.model,
             max_tokens=request.max_tokens,
@@ -130,4 +140,4 @@ class AnthropicProvider:
             messages=[_message_param(m) for m in request.messages],
             stop_sequences=list(request.stop_sequences) or anthropic.omit,
         ) as stream:
-            return stream.get_final_message(), stream.request_id
+            return stream.get_final_message(), stream.response.headers

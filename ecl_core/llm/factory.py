@@ -8,6 +8,7 @@ from ecl_core.errors import ConfigError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.journal import JournaledProvider
 from ecl_core.llm.offline import OfflineProvider
+from ecl_core.llm.rate_limit import RateLimitedProvider, RateLimits
 from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging, get_logger, register_secret
@@ -52,6 +53,8 @@ class ProviderSettings:
         scripted_path: JSON file of responses for ``scripted``.
         retry: Retry settings, applied to every provider.
         breaker: Circuit-breaker settings.
+        rate_limits: Per-minute limits shared by every process (``ecl_core.llm.rate_limit``);
+            applied only with ``db_url``, where their windows live.
         db_url: SQLAlchemy URL of ECL's database, where breaker state and the response
             journal are shared by processes; ``None`` for neither.
     """
@@ -62,6 +65,7 @@ class ProviderSettings:
     scripted_path: str | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
     db_url: str | None = None
 
     @property
@@ -92,9 +96,11 @@ def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
 def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     """Build the provider ``settings`` names, wrapped in retries, the breaker and the journal.
 
-    From the inside out: the provider, retries around each call with the breaker
-    guarding every attempt, then the journal (when ``db_url`` is set). Timeouts count
-    against the breaker only when ``timeout_s`` is at least ``BREAKER_TIMEOUT_FLOOR_S``.
+    From the inside out: the provider, the rate limiter (when limits are set), retries
+    around each call with the breaker guarding every attempt, then the journal (when
+    ``db_url`` is set): a journaled answer costs no capacity, and every attempt waits for
+    it. Timeouts count against the breaker only when ``timeout_s`` is at least
+    ``BREAKER_TIMEOUT_FLOOR_S``.
 
     Configures logging with ECL's defaults if this process has not configured structlog.
 
@@ -146,6 +152,10 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
                           "offline or scripted")
     if settings.db_url is None:
         return ResilientProvider(inner, settings.retry)
+    limits = settings.rate_limits
+    if limits.requests_per_minute or limits.input_tokens_per_minute or \
+            limits.output_tokens_per_minute:
+        inner = RateLimitedProvider(inner, limits, settings.db_url)
     breaker = make_breaker(
         name, settings.breaker, settings.db_url,
         count_timeouts=settings.timeout_s >= BREAKER_TIMEOUT_FLOOR_S,

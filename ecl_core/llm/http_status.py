@@ -8,11 +8,16 @@ call, retried and counted by the breaker. Request text the SDK cannot encode (a 
 surrogate) is permanent: it never reaches the API.
 """
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from ecl_core.errors import PermanentLLMError, TransientLLMError
 
 __all__ = [
+    "RATE_LIMIT_KINDS",
     "READ_ERRORS",
     "RETRYABLE_STATUS_CODES",
+    "exhausted_until",
     "is_transient_status",
     "malformed",
     "parse_retry_after",
@@ -60,3 +65,28 @@ def parse_retry_after(headers: object) -> float | None:
         if value >= 0:
             return value
     return None
+
+
+RATE_LIMIT_KINDS = ("requests", "tokens", "input-tokens", "output-tokens")
+"""The limits an ``anthropic-ratelimit-<kind>-remaining`` / ``-reset`` header pair reports."""
+
+
+def exhausted_until(
+    headers: Mapping[str, str], prefix: str = "anthropic-ratelimit"
+) -> float | None:
+    """When the last used-up limit refills (seconds since the epoch), or None if none is.
+
+    A limit is used up when ``<prefix>-<kind>-remaining`` is 0; its ``<prefix>-<kind>-reset``
+    is an RFC 3339 time (Anthropic's rate-limit headers). A reset that cannot be read is
+    ignored.
+    """
+    until: float | None = None
+    for kind in RATE_LIMIT_KINDS:
+        if headers.get(f"{prefix}-{kind}-remaining", "").strip() != "0":
+            continue
+        try:
+            reset = datetime.fromisoformat(headers.get(f"{prefix}-{kind}-reset", "")).timestamp()
+        except ValueError:
+            continue
+        until = reset if until is None else max(until, reset)
+    return until

@@ -14,6 +14,7 @@ Every attempt writes one log line (``llm.call`` or ``llm.call_failed``) with pro
 model, step, attempt, latency_ms, tokens, stop_reason and request_id.
 """
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,10 +25,13 @@ import tenacity
 from ecl_core.errors import CircuitOpenError, LLMError, LLMTimeoutError, TransientLLMError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.breaker_store import SQLBreakerStorage
+from ecl_core.llm.rate_limit import RateLimitWaitError
 from ecl_core.logging import get_logger
 from ecl_core.types import CompletionRequest, CompletionResponse
 
-__all__ = ["BreakerSettings", "ResilientProvider", "RetrySettings", "make_breaker"]
+__all__ = [
+    "BreakerSettings", "ResilientProvider", "RetrySettings", "SharedBreaker", "make_breaker",
+]
 
 _log = get_logger("ecl.llm")
 
@@ -64,10 +68,53 @@ class BreakerSettings:
     reset_timeout_s: float = 30.0
 
 
+class SharedBreaker:
+    """A circuit breaker whose state lives in SQL, usable from many threads at once.
+
+    ``pybreaker.CircuitBreaker.call`` holds the breaker's lock for the whole call
+    (pybreaker 1.4), which would let one thread call at a time (dagster-notes.md). The
+    state is in the SQL store, shared by processes anyway, so each thread gets a breaker
+    of its own over that store, built on first use: threads behave as processes do.
+
+    Attributes:
+        name: The breaker's name (one row of state per name in the store).
+        reset_timeout: Seconds the breaker stays open before a trial call.
+    """
+
+    def __init__(self, build: Callable[[], pybreaker.CircuitBreaker], name: str,
+                 reset_timeout: float) -> None:
+        self._build = build
+        self._local = threading.local()
+        self.name = name
+        self.reset_timeout = reset_timeout
+
+    @property
+    def breaker(self) -> pybreaker.CircuitBreaker:
+        """This thread's breaker."""
+        if not hasattr(self._local, "breaker"):
+            self._local.breaker = self._build()
+        breaker: pybreaker.CircuitBreaker = self._local.breaker
+        return breaker
+
+    @property
+    def current_state(self) -> str:
+        """``closed``, ``open`` or ``half-open``, as the store holds it."""
+        return str(self.breaker.current_state)
+
+    def call(self, func: Callable[[CompletionRequest], CompletionResponse],
+             request: CompletionRequest) -> CompletionResponse:
+        """``func(request)`` through this thread's breaker.
+
+        Raises:
+            pybreaker.CircuitBreakerError: The breaker is open.
+        """
+        return self.breaker.call(func, request)
+
+
 def make_breaker(
     name: str, settings: BreakerSettings, store_url: str, *, count_timeouts: bool = True
-) -> pybreaker.CircuitBreaker:
-    """A breaker whose state lives in the SQL store at ``store_url`` (shared across processes).
+) -> SharedBreaker:
+    """A breaker whose state lives in the SQL store at ``store_url``, for processes and threads.
 
     Only ``TransientLLMError`` counts as a failure; with ``count_timeouts=False`` an
     ``LLMTimeoutError`` does not count either (a caller whose own short timeout expires
@@ -75,18 +122,21 @@ def make_breaker(
     """
 
     def excluded(err: BaseException) -> bool:
-        if not isinstance(err, TransientLLMError):
-            return True
+        if not isinstance(err, TransientLLMError) or isinstance(err, RateLimitWaitError):
+            return True  # a rate-limit wait that ran out never reached the API
         return isinstance(err, LLMTimeoutError) and not count_timeouts
 
-    return pybreaker.CircuitBreaker(
-        fail_max=settings.failure_threshold,
-        reset_timeout=settings.reset_timeout_s,
-        exclude=[excluded],
-        state_storage=SQLBreakerStorage(name, store_url, settings.window_s),
-        name=name,
-        throw_new_error_on_trip=False,
-    )
+    def build() -> pybreaker.CircuitBreaker:
+        return pybreaker.CircuitBreaker(
+            fail_max=settings.failure_threshold,
+            reset_timeout=settings.reset_timeout_s,
+            exclude=[excluded],
+            state_storage=SQLBreakerStorage(name, store_url, settings.window_s),
+            name=name,
+            throw_new_error_on_trip=False,
+        )
+
+    return SharedBreaker(build, name, settings.reset_timeout_s)
 
 
 class _WaitRetryAfter(tenacity.wait.wait_base):
@@ -123,7 +173,7 @@ class ResilientProvider:
         self,
         inner: Provider,
         retry: RetrySettings,
-        breaker: pybreaker.CircuitBreaker | None = None,
+        breaker: SharedBreaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.inner = inner
@@ -195,6 +245,6 @@ class ResilientProvider:
 
     def _open_error(self) -> CircuitOpenError:
         assert self._breaker is not None
-        name = self._breaker.name or self.name
+        name = self._breaker.name
         _log.warning("llm.circuit_open", provider=self.name, breaker=name)
         return CircuitOpenError(name, self._breaker.reset_timeout)

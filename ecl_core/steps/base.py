@@ -60,6 +60,7 @@ class CallRecorder:
                 journaled_calls=sum(r.journaled for r in self.responses),
                 usage=usage,
                 latency_ms=sum(r.latency_ms for r in self.responses),
+                rate_limit_wait_ms=sum(r.rate_limit_wait_ms for r in self.responses),
                 provider=last.provider if last else self.provider.name,
                 model=last.model if last else self.provider.model,
                 stop_reason=last.stop_reason if last else None,

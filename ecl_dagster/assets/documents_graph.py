@@ -3,8 +3,8 @@
 ``codebase_analysis`` (grades with evidence, current and recommended components),
 ``architecture_design`` (language-agnostic), ``migration_plan`` (phases and stages, a
 validated pydantic model) and ``implementation_specs`` (one spec per phase of the plan,
-each through its own loop, journaled per phase so a failure in phase k re-asks nothing for
-the phases before it).
+each through its own loop, the phases written at once, each journaled on its own so a
+failure in phase k re-asks nothing for the other phases).
 """
 
 from collections.abc import Iterator
@@ -17,6 +17,7 @@ from ecl_core.codebase.facts import CodebaseFacts
 from ecl_core.codebase.render import facts_markdown
 from ecl_core.codebase.tree import scan_tree
 from ecl_core.errors import ValidationError
+from ecl_core.fanout import run_concurrently
 from ecl_core.migration.documents import (
     ArchitectureDesign,
     CodebaseAnalysis,
@@ -37,6 +38,7 @@ from ecl_dagster.assets.documents import (
     write_document,
 )
 from ecl_dagster.assets.settings import MIGRATION_GROUP, MIGRATION_REQUESTS, MigrationSettings
+from ecl_dagster.mapped import items_failure
 from ecl_dagster.ops import LLM_POOL
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.step_execution import dagster_retry_policy, failure
@@ -186,12 +188,13 @@ def implementation_specs(
     architecture_design: ArchitectureDesign,
     migration_plan: MigrationPlan,
 ) -> Iterator[Any]:
-    """Specify each phase, in the plan's order."""
-    calls: list[StepMetadata] = []
-    written: list[Written] = []
-    specs: list[ImplementationSpec] = []
+    """Specify each phase; the phases are written at once (``max_concurrent_calls``)."""
     plan_markdown = migration_plan.markdown()
-    for index, phase in enumerate(migration_plan.phases):
+    phases = [(f"phase_{index + 1}", index, phase) for index, phase in
+              enumerate(migration_plan.phases)]
+
+    def specify(item: tuple[str, int, Any]) -> tuple[Any, list[StepMetadata]]:
+        label, index, phase = item
         variables = document_variables(
             migration_intake,
             {
@@ -201,12 +204,21 @@ def implementation_specs(
             },
             {"architecture": architecture_design, "plan": migration_plan, "phase_index": index},
         )
+        calls: list[StepMetadata] = []
         refined = write_document(
             context, llm, migration, ImplementationSpec, "implementation_spec", variables, calls,
-            part=f"phase_{index + 1}",
+            part=label,
         )
-        specs.append(refined.document)
-        written.append(Written(f"phase_{index + 1}", refined.document, refined))
+        return refined, calls
+
+    llm.llm  # noqa: B018 - built once here, then shared by the phases' threads
+    outcomes = run_concurrently(specify, phases, llm.max_concurrent_calls)
+    failed = [(o.item[0], o.error) for o in outcomes if o.error is not None]
+    if failed:
+        raise items_failure(failed, len(phases))
+    written = [Written(o.item[0], o.result[0].document, o.result[0]) for o in outcomes if o.result]
+    calls = [call for o in outcomes if o.result for call in o.result[1]]
+    specs = [w.document for w in written]
     yield from _report(
         "implementation_specs", written, calls, codebase_facts.paths,
         ImplementationSpecs(specs=specs), specs=len(specs),

@@ -1,6 +1,7 @@
 """Helpers for the migration asset tests: a small codebase, scripted documents, runs, checks."""
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,24 @@ def _prompt_of(system: str) -> str:
     raise AssertionError(f"unknown system prompt: {system[:80]!r}")
 
 
+_PHASE_ASKED = re.compile(r'Phase \d+: \{\s*"name": "([^"]+)"')  # a spec and its critique
+_PHASE_REVISED = re.compile(r'"phase":\s*"([^"]+)"')  # the spec's JSON, sent for revision
+
+
+def _phase_of(prompt: str, user: str) -> str | None:
+    """Which phase a spec's request is about: the implementation specs are written at once,
+    so their replies are queued per phase, not in the order requests arrive."""
+    if prompt in ("implementation_spec", "implementation_spec_critique"):
+        return _PHASE_ASKED.search(user).group(1)
+    revised = _PHASE_REVISED.search(user) if prompt == "revise_document" else None
+    return revised.group(1) if revised else None
+
+
 class DocumentServer:
-    """Answers each analyzer prompt from its own queue of replies; records which was asked."""
+    """Answers each analyzer prompt from its own queue of replies; records which was asked.
+
+    A spec's prompts have a queue per phase: ``<prompt>/<phase name>``.
+    """
 
     def __init__(self, server: MessagesAPIServer) -> None:
         self.server = server
@@ -77,9 +94,12 @@ class DocumentServer:
     def _answer(self, body: dict[str, Any]) -> Reply:
         prompt = _prompt_of(body["system"])
         self.asked.append(prompt)
-        if not self.queues[prompt]:
-            return Reply(status=500, message=f"no scripted reply for {prompt}")
-        return self.queues[prompt].pop(0)
+        user = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        phase = _phase_of(prompt, user)
+        queue = self.queues[f"{prompt}/{phase}" if phase else prompt]
+        if not queue:
+            return Reply(status=500, message=f"no scripted reply for {prompt} ({phase})")
+        return queue.pop(0)
 
 
 def verdict(decision: str, feedback: str = "") -> str:
@@ -141,20 +161,23 @@ DOCUMENTS = {
     "codebase_analysis": [analysis],
     "architecture_design": [architecture],
     "migration_plan": [plan],
-    "implementation_spec": [lambda v: spec("Lookup", v), lambda v: spec("CLI", v)],
+    "implementation_spec/Lookup": [lambda v: spec("Lookup", v)],
+    "implementation_spec/CLI": [lambda v: spec("CLI", v)],
     "migration_delivery": [delivery],
 }
 
 
 def script_passing(documents: DocumentServer, revisions: int) -> None:
     """Every document passes after ``revisions`` revisions (each revision differs)."""
-    for prompt, writers in DOCUMENTS.items():
+    for key, writers in DOCUMENTS.items():
+        prompt, _, phase = key.partition("/")
+        part = f"/{phase}" if phase else ""
         for write in writers:
-            documents.script(prompt, write(0))
+            documents.script(key, write(0))
             for k in range(1, revisions + 1):
-                documents.script(f"{prompt}_critique", verdict("revise", f"improve {k}"))
-                documents.script("revise_document", write(k))
-            documents.script(f"{prompt}_critique", verdict("pass"))
+                documents.script(f"{prompt}_critique{part}", verdict("revise", f"improve {k}"))
+                documents.script(f"revise_document{part}", write(k))
+            documents.script(f"{prompt}_critique{part}", verdict("pass"))
 
 
 def add(instance: dg.DagsterInstance, code: Path, name: str = "lookup tool", **fields: Any) -> str:

@@ -4,6 +4,7 @@ import pytest
 
 from ecl_core.errors import CircuitOpenError, TransientLLMError
 from ecl_core.llm.journal import JournaledProvider, journal_scope
+from ecl_core.llm.rate_limit import RateLimitedProvider, RateLimits, RateLimitWaitError
 from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.types import CompletionRequest, Message
@@ -32,3 +33,17 @@ def test_journal_on_postgres(postgres_url):
         with journal_scope("run-pg", "step"):
             assert provider.complete(REQUEST).text == "once"
     assert len(inner.requests) == 1
+
+
+def test_rate_limit_window_and_pause_on_postgres(postgres_url):
+    inner = ScriptedProvider(["one", "two", "three"], model="pg-model")
+    limits = RateLimits(requests_per_minute=2, max_wait_s=1)
+    provider = RateLimitedProvider(inner, limits, postgres_url)
+    assert [provider.complete(REQUEST).text for _ in range(2)] == ["one", "two"]
+    with pytest.raises(RateLimitWaitError, match="requests capacity under the rate limit"):
+        provider.complete(REQUEST)
+    assert len(inner.requests) == 2
+    # A second provider of the same model (another process's) shares the window.
+    other = RateLimitedProvider(ScriptedProvider(["x"], model="pg-model"), limits, postgres_url)
+    with pytest.raises(RateLimitWaitError):
+        other.complete(REQUEST)

@@ -15,6 +15,7 @@ from ecl_dagster.definitions import defs
 from jobrun import (
     anthropic_llm,
     dagster_job_execute,
+    failure_metadata,
     failure_text,
     reexecute_from_failure,
     step_failure,
@@ -32,21 +33,21 @@ HEADINGS = [
     "Why workflows fail", "Durable execution", "Retries and circuit breakers",
     "Bounded feedback loops", "Observability", "Operating it",
 ]
-SECTION_KEYS = {f"summarize_section[sections_{k}]" for k in range(1, 7)}
+MAPPING_KEYS = [f"sections_{k}" for k in range(1, 7)]
 COMBINED = "The document explains how LLM workflows survive failures."
 
 
-def _responder(failing: set[str]) -> Any:
-    """Answers by prompt: section summaries (a 400 for headings in ``failing``), the
-    combined summary, and a passing critique."""
+def _responder(failing: set[str], section_delay_s: float = 0.0) -> Any:
+    """Answers by prompt: section summaries (each after ``section_delay_s``; a 400 for
+    headings in ``failing``), the combined summary, and a passing critique."""
 
     def answer(body: dict[str, Any]) -> Reply:
         system, user = body["system"], body["messages"][0]["content"]
         if "precise technical summarizer" in system:
             heading = re.search(r"^Section: (.+)$", user, re.MULTILINE).group(1)
             if heading in failing:
-                return error(400, "prompt is too long")
-            return ok(f"{heading} in one sentence.")
+                return error(400, "prompt is too long", delay_s=section_delay_s)
+            return ok(f"{heading} in one sentence.", delay_s=section_delay_s)
         if "careful technical writer" in system:
             return ok(COMBINED)
         if "demanding editor" in system:
@@ -54,6 +55,14 @@ def _responder(failing: set[str]) -> Any:
         return error(500, "the test server does not know this prompt")
 
     return answer
+
+
+def _item_outputs(result: Any) -> dict[str, dg.DagsterEvent]:
+    """summarize_section's dynamic outputs by mapping key."""
+    return {
+        e.step_output_data.mapping_key: e for e in result.all_events
+        if e.is_successful_output and e.step_key == "summarize_section"
+    }
 
 
 def _run_config(path: Path | str, llm: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +79,7 @@ def _section_requests(server: Any) -> list[str]:
     ]
 
 
-def test_the_example_config_runs_offline_with_one_mapped_step_per_section(
+def test_the_example_config_runs_offline_with_one_output_per_section(
     no_api_key, instance, monkeypatch
 ):
     monkeypatch.chdir(ROOT)
@@ -79,9 +88,10 @@ def test_the_example_config_runs_offline_with_one_mapped_step_per_section(
         run_config=run_config, instance=instance, raise_on_error=False
     )
     assert result.success
-    assert SECTION_KEYS <= step_keys(result, "STEP_SUCCESS")
+    assert "summarize_section" in step_keys(result, "STEP_SUCCESS")
+    assert sorted(_item_outputs(result)) == MAPPING_KEYS
     outputs = stored_outputs(instance, result.run_id)
-    summaries = [outputs[f"summarize_section[sections_{k}]/result"]["value"] for k in range(1, 7)]
+    summaries = [outputs[f"summarize_section/result/{key}"]["value"] for key in MAPPING_KEYS]
     assert [s["heading"] for s in summaries] == HEADINGS
     assert all(s["summary"].startswith(s["heading"] + ": ") for s in summaries)
     final = result.output_for_node("final_summary")
@@ -89,10 +99,10 @@ def test_the_example_config_runs_offline_with_one_mapped_step_per_section(
     assert final.text.endswith(OFFLINE_MARK)
 
 
-def test_against_the_messages_api_each_section_is_summarized_then_combined_and_critiqued(
+def test_against_the_messages_api_the_sections_are_summarized_at_once_then_combined(
     messages_api, api_key, instance
 ):
-    messages_api.responder = _responder(failing=set())
+    messages_api.responder = _responder(failing=set(), section_delay_s=0.5)
     result = defs.get_job_def("summarize_document").execute_in_process(
         run_config=_run_config(DOCUMENT, anthropic_llm(messages_api)),
         instance=instance,
@@ -100,35 +110,63 @@ def test_against_the_messages_api_each_section_is_summarized_then_combined_and_c
     )
     assert result.success
     assert sorted(_section_requests(messages_api)) == sorted(HEADINGS)
+    assert messages_api.max_in_flight == 6, "the six section calls did not overlap"
     assert len(messages_api.requests) == 6 + 1 + 1
     combine = messages_api.requests[6].user_text
     positions = [combine.index(f"## {h}\n{h} in one sentence.") for h in HEADINGS]
     assert positions == sorted(positions)
+    items = _item_outputs(result)
+    expected = zip(MAPPING_KEYS, HEADINGS, strict=True)
+    assert {k: e.step_output_data.metadata["summary"].value for k, e in items.items()} == {
+        key: f"{heading} in one sentence." for key, heading in expected
+    }
+    assert all(e.step_output_data.metadata["input_tokens"].value == 11 for e in items.values())
     assert (result.output_for_node("final_summary").text, result.output_for_node(
         "final_summary").revision) == (COMBINED, 0)
 
 
-def test_a_failed_section_is_re_executed_from_failure_without_redoing_the_other_five(
+def test_max_concurrent_calls_bounds_the_calls_in_flight(messages_api, api_key, instance):
+    messages_api.responder = _responder(failing=set(), section_delay_s=0.3)
+    result = defs.get_job_def("summarize_document").execute_in_process(
+        run_config=_run_config(DOCUMENT, anthropic_llm(messages_api, max_concurrent_calls=2)),
+        instance=instance,
+    )
+    assert result.success
+    assert messages_api.max_in_flight == 2
+
+
+def test_a_failed_section_fails_only_itself_and_is_the_only_call_redone(
     messages_api, api_key, instance
 ):
     failing = {"Bounded feedback loops"}
-    messages_api.responder = _responder(failing)
+    messages_api.responder = _responder(failing, section_delay_s=0.5)
     job = dg.reconstructable(summarize_document_job)
     first = dg.execute_job(
         job, instance=instance,
         run_config=_run_config(DOCUMENT, anthropic_llm(messages_api)), raise_on_error=False,
     )
     assert not first.success
-    failed = "summarize_section[sections_4]"
-    assert "prompt is too long" in failure_text(step_failure(first, failed))
-    assert step_keys(first, "STEP_SUCCESS") & SECTION_KEYS == SECTION_KEYS - {failed}
+    assert messages_api.max_in_flight == 6, "the six section calls did not overlap"
+    event = step_failure(first, "summarize_section")
+    assert failure_text(event).startswith("1 of 6 items failed (sections_4: PermanentLLMError")
+    assert "prompt is too long" in failure_text(event)
+    assert failure_metadata(event)["failed_items"][0]["item"] == "sections_4"
+    kept = stored_outputs(instance, first.run_id)
+    assert sorted(k for k in kept if k.startswith("summarize_section/")) == [
+        f"summarize_section/result/{key}" for key in MAPPING_KEYS if key != "sections_4"
+    ]
     assert len(_section_requests(messages_api)) == 6
 
     failing.clear()
     second = reexecute_from_failure(instance, first.run_id, job)
     assert second.success
-    assert step_keys(second, "STEP_SUCCESS") & SECTION_KEYS == {failed}
     assert _section_requests(messages_api)[6:] == ["Bounded feedback loops"]
+    assert sorted(_item_outputs(second)) == MAPPING_KEYS
+    journaled = {
+        k: e.step_output_data.metadata["journaled_calls"].value
+        for k, e in _item_outputs(second).items()
+    }
+    assert journaled == {key: int(key != "sections_4") for key in MAPPING_KEYS}
     final = stored_outputs(instance, second.run_id)["final_summary/result"]["value"]
     assert final["text"] == COMBINED
 
@@ -142,7 +180,7 @@ def test_ecl_status_shows_a_summarize_run_with_its_final_summary(
     )
     out = io.StringIO()
     assert run_status(instance, result.run_id, out)
-    assert "steps: 10 succeeded, 3 skipped, 0 failed" in out.getvalue()
+    assert "steps: 5 succeeded, 3 skipped, 0 failed" in out.getvalue()
     assert out.getvalue().endswith(f"final draft:\n{COMBINED}\n")
 
 

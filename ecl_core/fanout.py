@@ -1,0 +1,68 @@
+"""Fan-out: one piece of work per item, up to N at once, each outcome kept apart.
+
+Mapped LLM work (a document's sections, a plan's phases) waits on the network, not the CPU,
+so threads overlap it in one process: 50 calls of 1 s each take ceil(50 / N) s instead of
+50 s (issue 12; the figures that chose threads over step processes are in dagster-notes.md).
+Each item runs in a copy of the caller's context variables (log bindings, the journal
+scope), so what an item binds stays its own. One item's failure never stops the others:
+every outcome comes back, in the items' order, for the caller to report.
+"""
+
+import contextvars
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["MAX_CONCURRENT_CALLS", "Outcome", "run_concurrently"]
+
+MAX_CONCURRENT_CALLS = 64
+"""The highest concurrency a setting may ask for (``ecl_core.bounds``)."""
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[ItemT, ResultT]):
+    """What one item came to: its result, or the exception it raised."""
+
+    item: ItemT
+    result: ResultT | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the item raised nothing."""
+        return self.error is None
+
+
+def run_concurrently(
+    work: Callable[[ItemT], ResultT], items: Sequence[ItemT], max_concurrent: int
+) -> list[Outcome[ItemT, ResultT]]:
+    """``work(item)`` for every item, at most ``max_concurrent`` at once; outcomes in order.
+
+    With ``max_concurrent`` 1 or a single item the work runs in the calling thread. An
+    ``Exception`` from one item becomes its outcome's ``error``; a ``BaseException`` that is
+    not an ``Exception`` (KeyboardInterrupt, SystemExit) is raised once every started item
+    has ended.
+
+    Raises:
+        ValueError: ``max_concurrent`` is below 1.
+    """
+    if max_concurrent < 1:
+        raise ValueError(f"max_concurrent is {max_concurrent}; it must be at least 1")
+
+    def attempt(item: ItemT) -> Outcome[ItemT, ResultT]:
+        try:
+            return Outcome(item, result=work(item))
+        except Exception as err:  # noqa: BLE001 - kept as this item's outcome
+            return Outcome(item, error=err)
+
+    if max_concurrent == 1 or len(items) <= 1:
+        return [attempt(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_concurrent, len(items))) as pool:
+        futures = [
+            pool.submit(contextvars.copy_context().run, attempt, item) for item in items
+        ]
+        return [future.result() for future in futures]
