@@ -56,7 +56,9 @@ def run(workdir: Path, sections: int, latency_ms: float, concurrency: int) -> fl
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
     job = defs.get_job_def("summarize_document")
-    with dg.instance_for_test(temp_dir=str(workdir / f"instance_{sections}_{concurrency}")) as inst:
+    home = workdir / f"instance_{sections}_{concurrency}"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
         started = time.perf_counter()
         result = job.execute_in_process(run_config=run_config, instance=inst)
         wall = time.perf_counter() - started

@@ -42,7 +42,7 @@ from ecl_core.workflow.definition import (
 )
 from ecl_core.workflow.step import Step, StepRegistry
 from ecl_dagster.mapped import mapped_op
-from ecl_dagster.ops import Branch, plain_op, reviser_op, validator_op
+from ecl_dagster.ops import LLM_POOL, Branch, plain_op, reviser_op, validator_op
 from ecl_dagster.step_execution import StepInput
 from ecl_dagster.workflow_assets import WorkflowResult
 
@@ -62,8 +62,11 @@ RUN_RETRY_TAGS = {
 class _Compiler:
     """Builds the ops of a validated workflow and invokes them inside a job body."""
 
-    def __init__(self, workflow: WorkflowDefinition, registry: StepRegistry) -> None:
+    def __init__(
+        self, workflow: WorkflowDefinition, registry: StepRegistry, pool: str | None
+    ) -> None:
         self.workflow = workflow
+        self.pool = pool
         self.steps: dict[str, Step[Any, Any]] = {
             s.id: registry.get(s.type)() for s in workflow.steps
         }
@@ -91,7 +94,8 @@ class _Compiler:
         if step.for_each:
             (source,) = self.workflow.dependencies(step.id)
             return mapped_op(
-                step.id, step, self.steps[step.id], source=source, for_each=step.for_each
+                step.id, step, self.steps[step.id], source=source, for_each=step.for_each,
+                pool=self.pool,
             )
         dependencies = self.workflow.dependencies(step.id)
         fields = {dep: name for name, dep in step.inputs.items()}
@@ -117,6 +121,7 @@ class _Compiler:
                 WorkflowResult(self.workflow.id, step.id, self.root, self.input_model)
                 if final else None
             ),
+            pool=self.pool,
         )
 
     def compose(self) -> None:
@@ -154,8 +159,9 @@ class _Compiler:
 
     def unroll(self, loop: RevisionLoop, outputs: dict[str, dict[str, Any]]) -> list[Any]:
         validator, reviser = self.workflow.step(loop.validator), self.workflow.step(loop.reviser)
-        validate_op = validator_op(validator.id, validator, self.steps[validator.id])
-        revise_op = reviser_op(reviser.id, reviser, self.steps[reviser.id])
+        validate_op = validator_op(validator.id, validator, self.steps[validator.id],
+                                   pool=self.pool)
+        revise_op = reviser_op(reviser.id, reviser, self.steps[reviser.id], pool=self.pool)
         (entry_step,) = self.workflow.dependencies(validator.id)
         entry = outputs[entry_step]["result"]
         to_revise, done = validate_op.alias(f"{validator.id}_0")([entry])
@@ -177,14 +183,16 @@ def build_job(
 
     The in-process executor is the default: a step in its own process costs about 1.4 s
     (dagster-notes.md); a deployment may pass ``dg.multiprocess_executor``, and the
-    LLM-response journal keeps calls exactly-once either way. The job carries
-    ``RUN_RETRY_TAGS`` and the tag ``ecl/workflow``.
+    LLM-response journal keeps calls exactly-once either way. LLM ops claim the
+    ``LLM_POOL`` pool only under an executor that runs several steps at once. The job
+    carries ``RUN_RETRY_TAGS`` and the tag ``ecl/workflow``.
 
     Raises:
         WorkflowValidationError: The definition breaks a rule of ``validate``.
     """
     validate(workflow, registry)
-    compiler = _Compiler(workflow, registry)
+    pool = None if executor_def.name == dg.in_process_executor.name else LLM_POOL
+    compiler = _Compiler(workflow, registry, pool)
 
     @dg.job(
         name=workflow.id,

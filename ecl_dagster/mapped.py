@@ -79,7 +79,13 @@ def items_failure(errors: Sequence[tuple[str, BaseException]], total: int) -> dg
 
 
 def mapped_op(
-    name: str, definition: StepDefinition, step: Step[Any, Any], *, source: str, for_each: str
+    name: str,
+    definition: StepDefinition,
+    step: Step[Any, Any],
+    *,
+    source: str,
+    for_each: str,
+    pool: str | None = None,
 ) -> dg.OpDefinition:
     """The op that runs ``step`` on each item of ``source``'s field ``for_each`` (module doc).
 
@@ -89,6 +95,7 @@ def mapped_op(
         step: The step.
         source: The dependency whose output holds the list: the op's one input.
         for_each: The list field.
+        pool: The concurrency pool (``ecl_dagster.ops.LLM_POOL``), or None for none.
     """
 
     @dg.op(
@@ -96,7 +103,7 @@ def mapped_op(
         ins={source: dg.In()},
         out={"result": dg.DynamicOut()},
         required_resource_keys={"llm"},
-        **op_options(step),
+        **op_options(step, pool),
     )
     def _op(context: dg.OpExecutionContext, **values: Any) -> Iterator[dg.DynamicOutput[Any]]:
         llm: LLMResource = context.resources.llm

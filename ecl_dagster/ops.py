@@ -35,7 +35,11 @@ from ecl_dagster.workflow_assets import RESULT_ASSET_TAG, WorkflowResult
 __all__ = ["LLM_POOL", "Branch", "op_options", "plain_op", "reviser_op", "validator_op"]
 
 LLM_POOL = "anthropic"
-"""Concurrency pool of every op that calls the LLM; its limit is set in dagster.yaml."""
+"""Concurrency pool of the LLM ops of a job whose executor runs several steps at once (the
+multiprocess executor); its limit is set in dagster.yaml. An in-process run executes one
+step at a time, so there the pool would limit nothing that ``max_concurrent_runs`` does not,
+and claiming its slot cost about 40 ms a step on Postgres (dagster-notes.md): in-process
+jobs leave it out, and the rate limiter paces their calls."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,17 @@ class Branch:
     condition: str
 
 
-def op_options(step: Step[Any, Any]) -> dict[str, Any]:
-    """What every op of ``step`` shares: its RetryPolicy, description and LLM pool."""
+def op_options(step: Step[Any, Any], pool: str | None) -> dict[str, Any]:
+    """What every op of ``step`` shares: its RetryPolicy and description.
+
+    Also ``pool`` when the step calls the LLM and ``pool`` is not None (``LLM_POOL``).
+    """
     options: dict[str, Any] = {
         "retry_policy": dagster_retry_policy(step.retry_policy, step.type_name),
         "description": (type(step).__doc__ or step.name).strip().splitlines()[0],
     }
-    if step.uses_llm:
-        options["pool"] = LLM_POOL
+    if step.uses_llm and pool is not None:
+        options["pool"] = pool
     return options
 
 
@@ -93,6 +100,7 @@ def plain_op(
     loop: RevisionLoop | None = None,
     final: bool = False,
     result_asset: WorkflowResult | None = None,
+    pool: str | None = None,
 ) -> dg.OpDefinition:
     """An op that runs one occurrence of ``step``.
 
@@ -108,6 +116,7 @@ def plain_op(
         final: The step ends the workflow: its output is logged and shown in full.
         result_asset: For a final step: the asset its output is recorded in, one materialization
             per successful run, tagged on the op as ``RESULT_ASSET_TAG``.
+        pool: The concurrency pool of an LLM step (``LLM_POOL``), or None for none.
     """
     outs = {"result": dg.Out(), **{b.name: dg.Out(is_required=False) for b in branches}}
     tags = {RESULT_ASSET_TAG: result_asset.asset_key.to_user_string()} if result_asset else None
@@ -119,7 +128,7 @@ def plain_op(
         config_schema=run_config_schema(workflow_input) if workflow_input else None,
         required_resource_keys={"llm"},
         tags=tags,
-        **op_options(step),
+        **op_options(step, pool),
     )
     def _op(context: dg.OpExecutionContext, **values: Any) -> Iterator[Any]:
         llm: LLMResource = context.resources.llm
@@ -175,7 +184,9 @@ def _outcome_failure_metadata(
     return {}
 
 
-def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) -> dg.OpDefinition:
+def validator_op(
+    name: str, definition: StepDefinition, step: Step[Any, Any], *, pool: str | None = None
+) -> dg.OpDefinition:
     """The loop's validator at one level: critique the draft, emit it on ``revise`` or ``done``.
 
     Its input ``drafts`` holds exactly one ``LoopState``: the level's draft, fanned in from
@@ -192,7 +203,7 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
             "done": dg.Out(LoopState, is_required=False),
         },
         required_resource_keys={"llm"},
-        **op_options(step),
+        **op_options(step, pool),
     )
     def _op(context: dg.OpExecutionContext, drafts: list[LoopState]) -> Iterator[Any]:
         (state,) = drafts
@@ -221,10 +232,13 @@ def validator_op(name: str, definition: StepDefinition, step: Step[Any, Any]) ->
     return _op
 
 
-def reviser_op(name: str, definition: StepDefinition, step: Step[Any, Any]) -> dg.OpDefinition:
+def reviser_op(
+    name: str, definition: StepDefinition, step: Step[Any, Any], *, pool: str | None = None
+) -> dg.OpDefinition:
     """The loop's reviser at one level: revise the critiqued draft into the next revision."""
 
-    @dg.op(name=name, ins={"state": dg.In()}, required_resource_keys={"llm"}, **op_options(step))
+    @dg.op(name=name, ins={"state": dg.In()}, required_resource_keys={"llm"},
+           **op_options(step, pool))
     def _op(context: dg.OpExecutionContext, state: LoopState) -> LoopState:
         feedback = state.critique
         assert feedback is not None, "the validator emits only critiqued drafts on revise"

@@ -39,7 +39,6 @@ from ecl_dagster.assets.documents import (
 )
 from ecl_dagster.assets.settings import MIGRATION_GROUP, MIGRATION_REQUESTS, MigrationSettings
 from ecl_dagster.mapped import items_failure
-from ecl_dagster.ops import LLM_POOL
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.step_execution import dagster_retry_policy, failure
 
@@ -55,10 +54,10 @@ LLM_ASSET_OPTIONS: dict[str, Any] = {
     "group_name": MIGRATION_GROUP,
     "partitions_def": MIGRATION_REQUESTS,
     "kinds": {"anthropic"},
-    "pool": LLM_POOL,
     "retry_policy": dagster_retry_policy(LLM_RETRY_POLICY, "migration document"),
 }
-"""What every LLM asset shares: group, partitions, the ``anthropic`` pool, retries."""
+"""What every LLM asset shares: group, partitions, kind, retries. No pool: the analysis job
+runs one asset at a time in process, where a pool limits nothing (``ecl_dagster.ops.LLM_POOL``)."""
 
 
 def _report(

@@ -166,13 +166,18 @@ def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path
     )
 
 
-def test_llm_steps_share_the_anthropic_pool_and_retry_as_their_step_type_says():
+def test_llm_steps_retry_as_their_step_type_says_and_claim_the_pool_only_multiprocess():
     job = build_critique_revise()
     critique = job.graph.node_named("critique_draft_2").definition
     policy = critique.retry_policy
     assert (policy.max_retries, policy.delay, policy.backoff) == (2, 30.0, dg.Backoff.EXPONENTIAL)
-    assert critique.pool == "anthropic"
-    assert job.graph.node_named("final_draft").definition.pool is None
+    assert critique.pool is None  # one step at a time: a pool would limit nothing
+    multiprocess = build_critique_revise(dg.multiprocess_executor)
+    assert {n.name for n in multiprocess.graph.nodes if n.definition.pool == "anthropic"} == {
+        "generate_draft", *(f"critique_draft_{k}" for k in range(4)),
+        *(f"revise_draft_{k}" for k in range(1, 4)),
+    }
+    assert multiprocess.graph.node_named("final_draft").definition.pool is None
 
 
 def test_a_retry_policy_dagster_cannot_express_is_refused():
