@@ -1,5 +1,6 @@
 """``LLMResource``: the LLM provider, its retry policy and circuit breaker, as one resource."""
 
+import os
 import socket
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
+from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
 from ecl_core.llm.rate_limit import RateLimits
@@ -14,7 +16,7 @@ from ecl_core.llm.resilience import BreakerSettings, RetrySettings
 from ecl_core.logging import configure_logging
 from ecl_dagster.orphans import WORKER_HOST_TAG
 
-__all__ = ["LLMResource"]
+__all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 
 ECL_DB_FILE = "ecl.db"
 ECL_DB_ENV_VAR = "ECL_DATABASE_URL"
@@ -30,6 +32,38 @@ def _instance_db_url(instance: dg.DagsterInstance) -> str:
     storage = Path(instance.storage_directory())
     storage.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{storage / ECL_DB_FILE}"
+
+
+RATE_LIMIT_ENV_VARS = {
+    "rate_limit_requests_per_minute": "ECL_RATE_LIMIT_REQUESTS_PER_MINUTE",
+    "rate_limit_input_tokens_per_minute": "ECL_RATE_LIMIT_INPUT_TOKENS_PER_MINUTE",
+    "rate_limit_output_tokens_per_minute": "ECL_RATE_LIMIT_OUTPUT_TOKENS_PER_MINUTE",
+}
+"""The API account's limits as deployment settings: each field's environment variable."""
+
+
+def _limit(resource: "LLMResource", field: str) -> int:
+    """A rate limit: the tighter of the deployment's (``RATE_LIMIT_ENV_VARS``) and the run's.
+
+    Read at setup, not bound in the definitions: run config for a resource replaces every
+    value bound in Python, so a bound limit would vanish from any run that configures the
+    LLM (dagster-notes.md). A run may tighten the deployment's limit, never loosen it.
+
+    Raises:
+        ValidationError: The variable is not a whole number from 0 to the field's maximum.
+    """
+    run_value: int = getattr(resource, field)
+    text = os.environ.get(RATE_LIMIT_ENV_VARS[field], "").strip()
+    if not text:
+        return run_value
+    allowed = LLM_SETTING_RANGES[field]
+    if not text.isdigit() or allowed.problem(int(text)) is not None:
+        raise ValidationError("settings out of range", [FieldError(
+            RATE_LIMIT_ENV_VARS[field], f"is {text!r}; it must be a whole number from "
+            f"{allowed.low:,.0f} (no limit) to {allowed.high:,.0f}")])
+    deployment = int(text)
+    limits = [v for v in (run_value, deployment) if v > 0]
+    return min(limits) if limits else 0
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -77,15 +111,18 @@ class LLMResource(dg.ConfigurableResource):
                                            "call: 1 to 3,600.")
     rate_limit_requests_per_minute: int = Field(
         0, description="Calls per minute to this provider and model, shared by every run and "
-        "process of the instance: 0 (no limit) to 1,000,000."
+        "process of the instance: 0 (no limit) to 1,000,000. The deployment's "
+        "ECL_RATE_LIMIT_REQUESTS_PER_MINUTE applies too; the tighter one wins."
     )
     rate_limit_input_tokens_per_minute: int = Field(
         0, description="Input tokens per minute (estimated before the call at 3 characters a "
-        "token), shared like the requests: 0 (no limit) to 100,000,000."
+        "token), shared like the requests: 0 (no limit) to 100,000,000; or "
+        "ECL_RATE_LIMIT_INPUT_TOKENS_PER_MINUTE, the tighter one winning."
     )
     rate_limit_output_tokens_per_minute: int = Field(
         0, description="Output tokens per minute (each call charged at max_tokens), shared "
-        "like the requests: 0 (no limit) to 100,000,000."
+        "like the requests: 0 (no limit) to 100,000,000; or "
+        "ECL_RATE_LIMIT_OUTPUT_TOKENS_PER_MINUTE, the tighter one winning."
     )
     rate_limit_max_wait_s: float = Field(
         120.0, description="Longest a call waits for rate-limit capacity before it fails as "
@@ -129,9 +166,9 @@ class LLMResource(dg.ConfigurableResource):
                 reset_timeout_s=self.breaker_reset_timeout_s,
             ),
             rate_limits=RateLimits(
-                requests_per_minute=self.rate_limit_requests_per_minute,
-                input_tokens_per_minute=self.rate_limit_input_tokens_per_minute,
-                output_tokens_per_minute=self.rate_limit_output_tokens_per_minute,
+                requests_per_minute=_limit(self, "rate_limit_requests_per_minute"),
+                input_tokens_per_minute=_limit(self, "rate_limit_input_tokens_per_minute"),
+                output_tokens_per_minute=_limit(self, "rate_limit_output_tokens_per_minute"),
                 max_wait_s=self.rate_limit_max_wait_s,
             ),
             db_url=db_url,

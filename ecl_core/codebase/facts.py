@@ -19,7 +19,6 @@ import re
 from collections import defaultdict
 from pathlib import PurePosixPath
 
-import lizard
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecl_core.codebase.entry_points import EntryPoint, find_entry_points
@@ -107,10 +106,14 @@ def is_test_file(path: str) -> bool:
 
 def is_source_file(path: str) -> bool:
     """Whether lizard reads ``path``: a programming language, not data or prose."""
+    import lizard  # about 60 ms to import: only when a tree is measured (dagster-notes.md)
+
     return lizard.get_reader_for(path) is not None
 
 
 def _functions(file: SourceFile) -> list[FunctionComplexity]:
+    import lizard
+
     analyzed = lizard.analyze_file.analyze_source_code(file.path, file.text)
     return [
         FunctionComplexity(
