@@ -30,7 +30,7 @@ from ecl_dagster.step_execution import (
     run_step,
     step_input,
 )
-from ecl_dagster.workflow_assets import RESULT_ASSET_TAG, WorkflowResult
+from ecl_dagster.workflow_assets import RESULT_ASSET_TAG, USES_LLM_TAG, WorkflowResult
 
 __all__ = ["LLM_POOL", "Branch", "op_options", "plain_op", "reviser_op", "validator_op"]
 
@@ -57,13 +57,14 @@ class Branch:
 
 
 def op_options(step: Step[Any, Any], pool: str | None) -> dict[str, Any]:
-    """What every op of ``step`` shares: its RetryPolicy and description.
+    """What every op of ``step`` shares: its RetryPolicy, description and ``USES_LLM_TAG``.
 
     Also ``pool`` when the step calls the LLM and ``pool`` is not None (``LLM_POOL``).
     """
     options: dict[str, Any] = {
         "retry_policy": dagster_retry_policy(step.retry_policy, step.type_name),
         "description": (type(step).__doc__ or step.name).strip().splitlines()[0],
+        "tags": {USES_LLM_TAG: "true"} if step.uses_llm else {},
     }
     if step.uses_llm and pool is not None:
         options["pool"] = pool
@@ -119,7 +120,9 @@ def plain_op(
         pool: The concurrency pool of an LLM step (``LLM_POOL``), or None for none.
     """
     outs = {"result": dg.Out(), **{b.name: dg.Out(is_required=False) for b in branches}}
-    tags = {RESULT_ASSET_TAG: result_asset.asset_key.to_user_string()} if result_asset else None
+    options = op_options(step, pool)
+    if result_asset is not None:
+        options["tags"][RESULT_ASSET_TAG] = result_asset.asset_key.to_user_string()
 
     @dg.op(
         name=name,
@@ -127,8 +130,7 @@ def plain_op(
         out=outs,
         config_schema=run_config_schema(workflow_input) if workflow_input else None,
         required_resource_keys={"llm"},
-        tags=tags,
-        **op_options(step, pool),
+        **options,
     )
     def _op(context: dg.OpExecutionContext, **values: Any) -> Iterator[Any]:
         llm: LLMResource = context.resources.llm

@@ -31,6 +31,7 @@ from ecl_dagster.step_execution import checked_input
 __all__ = [
     "MAX_REQUEST_SLUG_CHARS",
     "RESULT_ASSET_TAG",
+    "USES_LLM_TAG",
     "WORKFLOWS_GROUP",
     "WorkflowResult",
     "request_partition_key",
@@ -42,6 +43,9 @@ WORKFLOWS_GROUP = "workflows"
 
 RESULT_ASSET_TAG = "ecl/result_asset"
 """Op tag of a final op: the asset key it materializes, as ``<workflow id>/<step id>``."""
+USES_LLM_TAG = "ecl/uses_llm"
+"""Op tag of every op whose step calls the LLM: its workflow's result asset has kind
+``anthropic``."""
 
 MAX_REQUEST_SLUG_CHARS = 40
 """The longest slug part of a request's partition key, in characters."""
@@ -142,7 +146,7 @@ def workflow_asset_specs(jobs: Sequence[dg.JobDefinition]) -> list[dg.AssetSpec]
     specs = []
     for job in jobs:
         op_defs = list(job.graph.iterate_op_defs())
-        uses_llm = any(op_def.pool for op_def in op_defs)
+        uses_llm = any(op_def.tags.get(USES_LLM_TAG) == "true" for op_def in op_defs)
         for op_def in op_defs:
             tagged = op_def.tags.get(RESULT_ASSET_TAG)
             if tagged is None:
