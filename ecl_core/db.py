@@ -2,7 +2,9 @@
 
 They live beside the Dagster instance's storage: a SQLite file in the embedded default,
 the instance's Postgres database in production (architecture.md, Storage). Tables are
-created on first use; one engine is kept per URL and process.
+created on first use (each table module registers on import, so a table is created the
+first time an engine is asked for after its module is imported); one engine is kept per URL
+and process.
 """
 
 import threading
@@ -16,6 +18,7 @@ METADATA = sa.MetaData()
 """Every ECL table registers here; ``engine()`` creates the missing ones."""
 
 _engines: dict[str, sa.Engine] = {}
+_created: dict[str, set[str]] = {}  # per URL, the tables known to exist
 _lock = threading.Lock()
 
 
@@ -32,8 +35,10 @@ def engine(url: str) -> sa.Engine:
                 sa.event.listen(created, "connect", _sqlite_pragmas)
             else:
                 created = sa.create_engine(url, pool_pre_ping=True)
-            _create_tables(created)
-            _engines[url] = created
+            _engines[url], _created[url] = created, set()
+        if set(METADATA.tables) - _created[url]:  # a module imported since registered more
+            _create_tables(_engines[url])
+            _created[url] = set(METADATA.tables)
         return _engines[url]
 
 

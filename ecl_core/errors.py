@@ -5,7 +5,8 @@
     ECLError
      ├── LLMError                  a call to a language model failed
      │    ├── TransientLLMError    408, 409, 429, 5xx, 529, timeouts, dropped connections: retried
-     │    │    └── LLMTimeoutError  no answer within the call's timeout
+     │    │    ├── LLMTimeoutError  no answer within the call's timeout
+     │    │    └── RateLimitWaitError  no rate-limit capacity within the wait bound: not sent
      │    └── PermanentLLMError    other 4xx, refusals: never retried
      ├── ValidationError           input or model output broke a rule; carries field-level details
      ├── MaxRevisionsExceeded      no critique passed within the revision cap; carries attempts
@@ -31,6 +32,7 @@ __all__ = [
     "LLMTimeoutError",
     "MaxRevisionsExceeded",
     "PermanentLLMError",
+    "RateLimitWaitError",
     "TransientLLMError",
     "ValidationError",
 ]
@@ -88,6 +90,14 @@ class LLMTimeoutError(TransientLLMError):
 
     Retried like any transient error; counted by the breaker only when the timeout was not
     the caller's own short choice (``ecl_core.llm.factory.BREAKER_TIMEOUT_FLOOR_S``).
+    """
+
+
+class RateLimitWaitError(TransientLLMError):
+    """A call waited its longest for rate-limit capacity and did not get it; nothing was sent.
+
+    Retried like any transient error; never counted by the circuit breaker, since the API was
+    not called (``ecl_core.llm.rate_limit``).
     """
 
 

@@ -11,8 +11,7 @@ from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
-from ecl_core.llm.rate_limit import RateLimits
-from ecl_core.llm.resilience import BreakerSettings, RetrySettings
+from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.logging import configure_logging
 from ecl_dagster.orphans import WORKER_HOST_TAG
 

@@ -26,7 +26,7 @@ from ecl_core.errors import (
     PermanentLLMError,
     ValidationError,
 )
-from ecl_core.llm.journal import journal_scope
+from ecl_core.llm.journal_scope import journal_scope
 from ecl_core.logging import get_logger, redact
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.definition import StepDefinition

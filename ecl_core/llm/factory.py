@@ -6,10 +6,14 @@ from typing import Literal
 
 from ecl_core.errors import ConfigError
 from ecl_core.llm.base import Provider
-from ecl_core.llm.journal import JournaledProvider
 from ecl_core.llm.offline import OfflineProvider
-from ecl_core.llm.rate_limit import RateLimitedProvider, RateLimits
-from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
+from ecl_core.llm.resilience import (
+    BreakerSettings,
+    RateLimits,
+    ResilientProvider,
+    RetrySettings,
+    make_breaker,
+)
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging, get_logger, register_secret
 
@@ -152,6 +156,10 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
                           "offline or scripted")
     if settings.db_url is None:
         return ResilientProvider(inner, settings.retry)
+    # ECL's database layer is imported when a provider uses it (SQLAlchemy: about 0.12 s).
+    from ecl_core.llm.journal import JournaledProvider
+    from ecl_core.llm.rate_limit import RateLimitedProvider
+
     limits = settings.rate_limits
     if limits.requests_per_minute or limits.input_tokens_per_minute or \
             limits.output_tokens_per_minute:

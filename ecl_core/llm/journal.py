@@ -22,20 +22,18 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from ecl_core.db import METADATA, engine
-from ecl_core.errors import ValidationError
 from ecl_core.llm.base import Provider
+from ecl_core.llm.journal_scope import JournalScope, current_scope, journal_scope
 from ecl_core.logging import get_logger
 from ecl_core.types import CompletionRequest, CompletionResponse
 
 __all__ = ["JournalScope", "JournaledProvider", "journal_scope", "request_hash"]
+
 
 _log = get_logger("ecl.llm")
 _journal = sa.Table(
@@ -49,40 +47,6 @@ _journal = sa.Table(
     sa.Column("response", sa.Text, nullable=True),
     sa.Column("completed_at", sa.Float, nullable=True),
 )
-
-
-@dataclass
-class JournalScope:
-    """Where calls are journaled: the run lineage (root run id) and the step key.
-
-    ``used`` collects how to forget each entry the scope used, should it end invalid.
-    """
-
-    lineage: str
-    step_key: str
-    used: list[Callable[[], None]] = field(default_factory=list)
-
-
-_scope: ContextVar[JournalScope | None] = ContextVar("ecl_journal_scope", default=None)
-
-
-@contextmanager
-def journal_scope(lineage: str, step_key: str) -> Iterator[None]:
-    """Journal the calls made inside the block under ``lineage`` and ``step_key``.
-
-    Raises:
-        ValidationError: Re-raised from the block, after forgetting the answers it used.
-    """
-    scope = JournalScope(lineage, step_key)
-    token = _scope.set(scope)
-    try:
-        yield
-    except ValidationError:
-        for forget in scope.used:
-            forget()
-        raise
-    finally:
-        _scope.reset(token)
 
 
 def request_hash(provider: str, model: str, request: CompletionRequest) -> str:
@@ -144,7 +108,7 @@ class JournaledProvider:
         Raises:
             Whatever the inner provider raises; a failed call leaves no journal entry.
         """
-        scope = _scope.get()
+        scope = current_scope()
         if scope is None:
             return self.inner.complete(request)
         key = {

@@ -28,23 +28,17 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from ecl_core.db import METADATA, engine
-from ecl_core.errors import PermanentLLMError, TransientLLMError
+from ecl_core.errors import PermanentLLMError, RateLimitWaitError
 from ecl_core.llm.base import Provider
+from ecl_core.llm.resilience import RateLimits
 from ecl_core.logging import get_logger
 from ecl_core.types import CompletionRequest, CompletionResponse
 
-__all__ = [
-    "CHARACTERS_PER_TOKEN",
-    "RateLimitWaitError",
-    "RateLimitedProvider",
-    "RateLimits",
-    "estimated_input_tokens",
-]
+__all__ = ["CHARACTERS_PER_TOKEN", "RateLimitedProvider", "estimated_input_tokens"]
 
 CHARACTERS_PER_TOKEN = 3
 _log = get_logger("ecl.llm")
@@ -54,27 +48,6 @@ _pause = sa.Table(
     sa.Column("limiter", sa.String(300), primary_key=True),
     sa.Column("until", sa.Float, nullable=False),
 )
-
-
-class RateLimitWaitError(TransientLLMError):
-    """A call waited its longest for rate-limit capacity and did not get it; nothing was sent."""
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """Per-minute limits of one provider and model; 0 means no limit of that kind.
-
-    Attributes:
-        requests_per_minute: Calls per minute.
-        input_tokens_per_minute: Estimated input tokens per minute.
-        output_tokens_per_minute: Output tokens per minute, charged at ``max_tokens``.
-        max_wait_s: Longest a call waits for capacity, in seconds.
-    """
-
-    requests_per_minute: int = 0
-    input_tokens_per_minute: int = 0
-    output_tokens_per_minute: int = 0
-    max_wait_s: float = 120.0
 
 
 def estimated_input_tokens(request: CompletionRequest) -> int:

@@ -22,15 +22,24 @@ from dataclasses import dataclass
 import pybreaker
 import tenacity
 
-from ecl_core.errors import CircuitOpenError, LLMError, LLMTimeoutError, TransientLLMError
+from ecl_core.errors import (
+    CircuitOpenError,
+    LLMError,
+    LLMTimeoutError,
+    RateLimitWaitError,
+    TransientLLMError,
+)
 from ecl_core.llm.base import Provider
-from ecl_core.llm.breaker_store import SQLBreakerStorage
-from ecl_core.llm.rate_limit import RateLimitWaitError
 from ecl_core.logging import get_logger
 from ecl_core.types import CompletionRequest, CompletionResponse
 
 __all__ = [
-    "BreakerSettings", "ResilientProvider", "RetrySettings", "SharedBreaker", "make_breaker",
+    "BreakerSettings",
+    "RateLimits",
+    "ResilientProvider",
+    "RetrySettings",
+    "SharedBreaker",
+    "make_breaker",
 ]
 
 _log = get_logger("ecl.llm")
@@ -66,6 +75,23 @@ class BreakerSettings:
     failure_threshold: int = 5
     window_s: float = 60.0
     reset_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-minute limits of one provider and model; 0 means no limit of that kind.
+
+    Attributes:
+        requests_per_minute: Calls per minute.
+        input_tokens_per_minute: Estimated input tokens per minute.
+        output_tokens_per_minute: Output tokens per minute, charged at ``max_tokens``.
+        max_wait_s: Longest a call waits for capacity, in seconds.
+    """
+
+    requests_per_minute: int = 0
+    input_tokens_per_minute: int = 0
+    output_tokens_per_minute: int = 0
+    max_wait_s: float = 120.0
 
 
 class SharedBreaker:
@@ -127,6 +153,10 @@ def make_breaker(
         return isinstance(err, LLMTimeoutError) and not count_timeouts
 
     def build() -> pybreaker.CircuitBreaker:
+        # The SQL store is imported with its first breaker: SQLAlchemy costs about 0.12 s
+        # to import (dagster-notes.md), and a process without ECL's database never needs it.
+        from ecl_core.llm.breaker_store import SQLBreakerStorage
+
         return pybreaker.CircuitBreaker(
             fail_max=settings.failure_threshold,
             reset_timeout=settings.reset_timeout_s,

@@ -9,8 +9,7 @@ import sys
 
 from ecl_core.errors import ECLError
 from ecl_core.llm.factory import ProviderSettings, build_provider
-from ecl_core.llm.rate_limit import RateLimits
-from ecl_core.llm.resilience import RetrySettings
+from ecl_core.llm.resilience import RateLimits, RetrySettings
 from ecl_core.types import CompletionRequest, Message
 
 

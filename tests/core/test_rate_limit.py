@@ -11,8 +11,8 @@ import pytest
 
 from ecl_core.errors import PermanentLLMError
 from ecl_core.llm.factory import ProviderSettings, build_provider
-from ecl_core.llm.rate_limit import RateLimits, estimated_input_tokens
-from ecl_core.llm.resilience import RetrySettings
+from ecl_core.llm.rate_limit import estimated_input_tokens
+from ecl_core.llm.resilience import RateLimits, RetrySettings
 from ecl_core.types import CompletionRequest, Message
 
 from messages_api import Reply

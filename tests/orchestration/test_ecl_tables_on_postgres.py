@@ -2,10 +2,16 @@
 
 import pytest
 
-from ecl_core.errors import CircuitOpenError, TransientLLMError
+from ecl_core.errors import CircuitOpenError, RateLimitWaitError, TransientLLMError
 from ecl_core.llm.journal import JournaledProvider, journal_scope
-from ecl_core.llm.rate_limit import RateLimitedProvider, RateLimits, RateLimitWaitError
-from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
+from ecl_core.llm.rate_limit import RateLimitedProvider
+from ecl_core.llm.resilience import (
+    BreakerSettings,
+    RateLimits,
+    ResilientProvider,
+    RetrySettings,
+    make_breaker,
+)
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.types import CompletionRequest, Message
 
