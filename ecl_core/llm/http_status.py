@@ -8,6 +8,7 @@ call, retried and counted by the breaker. Request text the SDK cannot encode (a 
 surrogate) is permanent: it never reaches the API.
 """
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -20,6 +21,7 @@ __all__ = [
     "exhausted_until",
     "is_transient_status",
     "malformed",
+    "openai_exhausted_until",
     "parse_retry_after",
     "unsendable",
 ]
@@ -89,4 +91,34 @@ def exhausted_until(
         except ValueError:
             continue
         until = reset if until is None else max(until, reset)
+    return until
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration_s(text: str) -> float | None:
+    """Seconds in a duration such as ``1s``, ``6m0s`` or ``20ms``; None if unreadable."""
+    text = text.strip()
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(number) * _SECONDS[unit] for number, unit in parts)
+
+
+def openai_exhausted_until(headers: Mapping[str, str], now: float) -> float | None:
+    """``exhausted_until`` for OpenAI-style rate-limit headers, in seconds since the epoch.
+
+    A limit is used up when ``x-ratelimit-remaining-<kind>`` is 0 (requests, tokens); its
+    ``x-ratelimit-reset-<kind>`` is a duration from ``now`` (``1s``, ``6m0s``, ``20ms``).
+    A reset that cannot be read is ignored.
+    """
+    until: float | None = None
+    for kind in ("requests", "tokens"):
+        if headers.get(f"x-ratelimit-remaining-{kind}", "").strip() != "0":
+            continue
+        wait = _duration_s(headers.get(f"x-ratelimit-reset-{kind}", ""))
+        if wait is not None:
+            until = now + wait if until is None else max(until, now + wait)
     return until

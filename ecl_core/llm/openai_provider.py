@@ -21,7 +21,12 @@ from openai.types.chat import (
 )
 
 from ecl_core.errors import PermanentLLMError
-from ecl_core.llm.http_status import READ_ERRORS, malformed, unsendable
+from ecl_core.llm.http_status import (
+    READ_ERRORS,
+    malformed,
+    openai_exhausted_until,
+    unsendable,
+)
 from ecl_core.llm.openai_errors import translate_openai_error
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
@@ -74,7 +79,9 @@ class OpenAICompatibleProvider:
         Returns:
             The text, token usage (``prompt_tokens`` as input tokens, cached prompt tokens
             as cache reads), the stop reason in the Messages API's terms, the model and the
-            ``x-request-id`` header as ``request_id``; latency in milliseconds.
+            ``x-request-id`` header as ``request_id``; latency in milliseconds; when an
+            ``x-ratelimit-remaining-*: 0`` header says a limit is used up, when it refills
+            (``rate_limit_reset_at``, from ``x-ratelimit-reset-*``).
 
         Raises:
             TransientLLMError: 408, 409, 429, 5xx, timeouts, dropped connections, and a body
@@ -99,6 +106,9 @@ class OpenAICompatibleProvider:
             raise malformed("a chat completion", err) from None
         try:
             response = self._response(completion, raw.request_id, started)
+            response = response.model_copy(update={
+                "rate_limit_reset_at": openai_exhausted_until(raw.headers, time.time())
+            })
         except READ_ERRORS as err:
             raise malformed("a chat completion", err) from None
         if response.stop_reason == "content_filter":

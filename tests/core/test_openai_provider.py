@@ -1,11 +1,18 @@
 """The OpenAI-compatible provider over a real socket to a local chat completions server."""
 
+import time
+
 import pytest
 
-from ecl_core.errors import LLMTimeoutError, PermanentLLMError, TransientLLMError
+from ecl_core.errors import (
+    LLMTimeoutError,
+    PermanentLLMError,
+    RateLimitWaitError,
+    TransientLLMError,
+)
 from ecl_core.llm.factory import ProviderSettings, build_provider
 from ecl_core.llm.openai_provider import OpenAICompatibleProvider
-from ecl_core.llm.resilience import RetrySettings
+from ecl_core.llm.resilience import RateLimits, RetrySettings
 from ecl_core.types import CompletionRequest, Message
 
 from messages_api import Reply, error, ok
@@ -100,3 +107,28 @@ def test_text_the_sdk_cannot_encode_is_permanent_and_never_sent(chat_api):
     with pytest.raises(PermanentLLMError, match="not valid Unicode"):
         _provider(chat_api).complete(request)
     assert chat_api.requests == []
+
+
+def test_a_used_up_limit_in_openai_headers_pauses_the_next_call_until_its_reset(
+    chat_api, tmp_path
+):
+    chat_api.script([
+        ok("first", headers={"x-ratelimit-remaining-requests": "0",
+                             "x-ratelimit-reset-requests": "2.5s",
+                             "x-ratelimit-remaining-tokens": "0",
+                             "x-ratelimit-reset-tokens": "6m0s"}),
+    ])
+    settings = ProviderSettings(
+        provider="openai_compatible", model="llama3.1", timeout_s=5,
+        retry=RetrySettings(max_attempts=1),
+        rate_limits=RateLimits(requests_per_minute=100, max_wait_s=30),
+        db_url=f"sqlite:///{tmp_path / 'ecl.db'}",
+    )
+    provider = build_provider(settings, api_key=API_KEY)
+    started = time.time()
+    first = provider.complete(REQUEST)
+    assert first.text == "first"
+    assert 6 * 60 - 1 <= first.rate_limit_reset_at - started <= 6 * 60 + 5  # the later reset
+    with pytest.raises(RateLimitWaitError, match="used up for 3[0-9][0-9].[0-9] s more"):
+        provider.complete(REQUEST)
+    assert len(chat_api.requests) == 1
