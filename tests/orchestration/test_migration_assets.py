@@ -18,6 +18,7 @@ from analysis import (
     materialized,
     reexecute_from_failure,
     script_passing,
+    spec,
     verdict,
 )
 from jobrun import anthropic_llm
@@ -154,3 +155,27 @@ def test_the_delivery_folder_holds_every_document(
     assert "Two phases (version 0)." in (Path(folder) / "04_migration_plan.md").read_text()
     assert "Migrate to Rust" in (Path(folder) / "README.md").read_text()
     assert Path(folder + ".zip").is_file()
+
+
+def test_the_phases_specs_are_written_at_once_and_a_failed_phase_alone_is_asked_again(
+    instance, documents, codebase, api_key
+):
+    script_passing(documents, 0)
+    documents.queues["implementation_spec/Lookup"] = [
+        Reply(text=spec("Lookup"), delay_s=0.5)
+    ]
+    documents.queues["implementation_spec/CLI"] = [
+        Reply(status=400, message="prompt is too long", delay_s=0.5), Reply(text=spec("CLI")),
+    ]
+    key = add(instance, codebase)
+    failed = materialize(instance, key, anthropic_llm(documents.server))
+    assert not failed.success
+    assert documents.server.max_in_flight == 2, "the two phases were not asked at once"
+    assert materialized(instance, failed.run_id) == ASSETS[:5]
+    documents.asked.clear()
+    again = reexecute_from_failure(instance, failed.run_id)
+    assert instance.get_run_by_id(again).status == dg.DagsterRunStatus.SUCCESS
+    # Lookup's spec and critique are journaled: only CLI's are asked again.
+    assert documents.asked[:2] == ["implementation_spec", "implementation_spec_critique"]
+    assert documents.asked.count("implementation_spec") == 1
+    assert "Spec of CLI" in latest_metadata(instance, "implementation_specs")["phase_2/document"]
