@@ -31,11 +31,6 @@ class Outcome(Generic[ItemT, ResultT]):
     result: ResultT | None = None
     error: BaseException | None = None
 
-    @property
-    def ok(self) -> bool:
-        """True when the item raised nothing."""
-        return self.error is None
-
 
 def run_concurrently(
     work: Callable[[ItemT], ResultT], items: Sequence[ItemT], max_concurrent: int
@@ -44,8 +39,7 @@ def run_concurrently(
 
     With ``max_concurrent`` 1 or a single item the work runs in the calling thread. An
     ``Exception`` from one item becomes its outcome's ``error``; a ``BaseException`` that is
-    not an ``Exception`` (KeyboardInterrupt, SystemExit) is raised once every started item
-    has ended.
+    not an ``Exception`` (KeyboardInterrupt, SystemExit) is raised once every item has ended.
 
     Raises:
         ValueError: ``max_concurrent`` is below 1.

@@ -115,7 +115,7 @@ class AnthropicProvider:
             provider=self.name,
             request_id=headers.get("request-id"),
             latency_ms=(time.perf_counter() - started) * 1000,
-            rate_limit_reset_at=exhausted_until(headers),
+            rate_limit_reset_at=exhausted_until(headers, time.time()),
         )
 
     def _create(

@@ -160,10 +160,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     from ecl_core.llm.journal import JournaledProvider
     from ecl_core.llm.rate_limit import RateLimitedProvider
 
-    limits = settings.rate_limits
-    if limits.requests_per_minute or limits.input_tokens_per_minute or \
-            limits.output_tokens_per_minute:
-        inner = RateLimitedProvider(inner, limits, settings.db_url)
+    if settings.rate_limits.enabled:
+        inner = RateLimitedProvider(inner, settings.rate_limits, settings.db_url)
     breaker = make_breaker(
         name, settings.breaker, settings.db_url,
         count_timeouts=settings.timeout_s >= BREAKER_TIMEOUT_FLOOR_S,

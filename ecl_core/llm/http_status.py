@@ -15,13 +15,11 @@ from datetime import datetime
 from ecl_core.errors import PermanentLLMError, TransientLLMError
 
 __all__ = [
-    "RATE_LIMIT_KINDS",
     "READ_ERRORS",
     "RETRYABLE_STATUS_CODES",
     "exhausted_until",
     "is_transient_status",
     "malformed",
-    "openai_exhausted_until",
     "parse_retry_after",
     "unsendable",
 ]
@@ -69,31 +67,6 @@ def parse_retry_after(headers: object) -> float | None:
     return None
 
 
-RATE_LIMIT_KINDS = ("requests", "tokens", "input-tokens", "output-tokens")
-"""The limits an ``anthropic-ratelimit-<kind>-remaining`` / ``-reset`` header pair reports."""
-
-
-def exhausted_until(
-    headers: Mapping[str, str], prefix: str = "anthropic-ratelimit"
-) -> float | None:
-    """When the last used-up limit refills (seconds since the epoch), or None if none is.
-
-    A limit is used up when ``<prefix>-<kind>-remaining`` is 0; its ``<prefix>-<kind>-reset``
-    is an RFC 3339 time (Anthropic's rate-limit headers). A reset that cannot be read is
-    ignored.
-    """
-    until: float | None = None
-    for kind in RATE_LIMIT_KINDS:
-        if headers.get(f"{prefix}-{kind}-remaining", "").strip() != "0":
-            continue
-        try:
-            reset = datetime.fromisoformat(headers.get(f"{prefix}-{kind}-reset", "")).timestamp()
-        except ValueError:
-            continue
-        until = reset if until is None else max(until, reset)
-    return until
-
-
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -107,18 +80,32 @@ def _duration_s(text: str) -> float | None:
     return sum(float(number) * _SECONDS[unit] for number, unit in parts)
 
 
-def openai_exhausted_until(headers: Mapping[str, str], now: float) -> float | None:
-    """``exhausted_until`` for OpenAI-style rate-limit headers, in seconds since the epoch.
+def _rfc3339_s(text: str) -> float | None:
+    """Seconds since the epoch of an RFC 3339 time; None if unreadable."""
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        return None
 
-    A limit is used up when ``x-ratelimit-remaining-<kind>`` is 0 (requests, tokens); its
-    ``x-ratelimit-reset-<kind>`` is a duration from ``now`` (``1s``, ``6m0s``, ``20ms``).
+
+def exhausted_until(headers: Mapping[str, str], now: float) -> float | None:
+    """When the last used-up rate limit refills, in seconds since the epoch; None if none is.
+
+    Both header families are read:
+
+    * Anthropic's: ``anthropic-ratelimit-<kind>-remaining: 0`` (requests, tokens,
+      input-tokens, output-tokens), its ``-reset`` an RFC 3339 time;
+    * OpenAI-style: ``x-ratelimit-remaining-<kind>: 0`` (requests, tokens), its
+      ``x-ratelimit-reset-<kind>`` a duration from ``now`` (``1s``, ``6m0s``, ``20ms``).
+
     A reset that cannot be read is ignored.
     """
-    until: float | None = None
+    resets: list[float | None] = []
+    for kind in ("requests", "tokens", "input-tokens", "output-tokens"):
+        if headers.get(f"anthropic-ratelimit-{kind}-remaining", "").strip() == "0":
+            resets.append(_rfc3339_s(headers.get(f"anthropic-ratelimit-{kind}-reset", "")))
     for kind in ("requests", "tokens"):
-        if headers.get(f"x-ratelimit-remaining-{kind}", "").strip() != "0":
-            continue
-        wait = _duration_s(headers.get(f"x-ratelimit-reset-{kind}", ""))
-        if wait is not None:
-            until = now + wait if until is None else max(until, now + wait)
-    return until
+        if headers.get(f"x-ratelimit-remaining-{kind}", "").strip() == "0":
+            wait = _duration_s(headers.get(f"x-ratelimit-reset-{kind}", ""))
+            resets.append(None if wait is None else now + wait)
+    return max((r for r in resets if r is not None), default=None)

@@ -9,6 +9,7 @@ refusal, a permanent error.
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -23,8 +24,8 @@ from openai.types.chat import (
 from ecl_core.errors import PermanentLLMError
 from ecl_core.llm.http_status import (
     READ_ERRORS,
+    exhausted_until,
     malformed,
-    openai_exhausted_until,
     unsendable,
 )
 from ecl_core.llm.openai_errors import translate_openai_error
@@ -105,10 +106,7 @@ class OpenAICompatibleProvider:
         except json.JSONDecodeError as err:
             raise malformed("a chat completion", err) from None
         try:
-            response = self._response(completion, raw.request_id, started)
-            response = response.model_copy(update={
-                "rate_limit_reset_at": openai_exhausted_until(raw.headers, time.time())
-            })
+            response = self._response(completion, raw.headers, started)
         except READ_ERRORS as err:
             raise malformed("a chat completion", err) from None
         if response.stop_reason == "content_filter":
@@ -118,7 +116,7 @@ class OpenAICompatibleProvider:
         return response
 
     def _response(
-        self, completion: Any, request_id: str | None, started: float
+        self, completion: Any, headers: Mapping[str, str], started: float
     ) -> CompletionResponse:
         choice = completion.choices[0]
         usage = completion.usage
@@ -134,6 +132,7 @@ class OpenAICompatibleProvider:
             stop_reason=_STOP_REASONS.get(choice.finish_reason, choice.finish_reason),
             model=completion.model,
             provider=self.name,
-            request_id=request_id,
+            request_id=headers.get("x-request-id"),
             latency_ms=(time.perf_counter() - started) * 1000,
+            rate_limit_reset_at=exhausted_until(headers, time.time()),
         )

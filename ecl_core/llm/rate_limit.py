@@ -10,12 +10,13 @@ model, per minute, shared through ECL's database by every process and thread:
 * output tokens per minute, charged at the request's ``max_tokens`` before the call (the
   output is unknown until the call ends, so the charge is the most it can be).
 
-The windows are pyrate-limiter's buckets: its SQLite bucket (with a file lock between
-processes) in the embedded instance's ``ecl.db``, its Postgres bucket in the instance's
-database. The API can tighten them at run time: when a response says a limit has nothing
-left (an ``anthropic-ratelimit-*-remaining: 0`` header with its ``-reset`` time), the
-provider reports ``rate_limit_reset_at`` and every process waits until then before its next
-call (the ``ecl_rate_limit_pause`` table).
+The windows are pyrate-limiter's buckets, each a minute and a second long
+(``WINDOW_MS``): its SQLite bucket (with a file lock between processes) in the embedded
+instance's ``ecl.db``, its Postgres bucket in the instance's database. The API can
+tighten them at run time: when a response says a limit has nothing left (a rate-limit
+header with 0 remaining, ``ecl_core.llm.http_status.exhausted_until``), the provider reports
+``rate_limit_reset_at`` and every process waits until then before its next call (the
+``ecl_rate_limit_pause`` table).
 
 A call waits at most ``max_wait_s`` for all of it; beyond that it fails with
 ``RateLimitWaitError``, transient (retried, and not counted by the circuit breaker: the
@@ -27,7 +28,7 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,9 +39,18 @@ from ecl_core.llm.resilience import RateLimits
 from ecl_core.logging import get_logger
 from ecl_core.types import CompletionRequest, CompletionResponse
 
-__all__ = ["CHARACTERS_PER_TOKEN", "RateLimitedProvider", "estimated_input_tokens"]
+__all__ = [
+    "CHARACTERS_PER_TOKEN",
+    "RateLimitedProvider",
+    "close_windows",
+    "estimated_input_tokens",
+]
 
 CHARACTERS_PER_TOKEN = 3
+WINDOW_MS = 61_000
+"""Each window is a minute and a second: the API counts a request when it arrives, a moment
+after the limiter counted it, so with a bare minute a request sent just as the window frees
+could land in the API's previous minute."""
 _log = get_logger("ecl.llm")
 _pause = sa.Table(
     "ecl_rate_limit_pause",
@@ -61,10 +71,11 @@ class _Window:
 
     def __init__(self, url: str, table: str, per_minute: int) -> None:
         # Imported only when a limit is set: a deployment without limits never needs it.
-        from pyrate_limiter import AbstractBucket, Duration, Limiter, Rate
+        from pyrate_limiter import AbstractBucket, Limiter, Rate
 
-        rates = [Rate(per_minute, Duration.MINUTE)]
+        rates = [Rate(per_minute, WINDOW_MS)]
         bucket: AbstractBucket
+        self._pool: Any = None  # a psycopg_pool.ConnectionPool for Postgres
         parsed = sa.make_url(url)
         if parsed.get_backend_name() == "sqlite":
             from pyrate_limiter import SQLiteBucket
@@ -77,10 +88,19 @@ class _Window:
             from pyrate_limiter import PostgresBucket
 
             conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-            pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True)
-            bucket = PostgresBucket(pool, table, rates)
-        self.per_minute = per_minute
+            # Connections are checked before use, so a restarted server does not kill
+            # pyrate's leaker thread (it stops for good at its first exception).
+            self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True,
+                                        check=ConnectionPool.check_connection)
+            bucket = PostgresBucket(self._pool, table, rates)
+        self._bucket = bucket
         self._limiter = Limiter(bucket)
+
+    def close(self) -> None:
+        """Stop leaking old entries and close the Postgres connections, if any."""
+        self._limiter.dispose(self._bucket)
+        if self._pool is not None:
+            self._pool.close()
 
     def acquire(self, weight: int, timeout_s: float) -> bool:
         """Take ``weight`` from the window, waiting at most ``timeout_s``; False if not given."""
@@ -90,6 +110,17 @@ class _Window:
 
 _windows: dict[tuple[str, str, int], _Window] = {}
 _windows_lock = threading.Lock()
+
+
+def close_windows() -> None:
+    """Release every window of this process: pyrate's leaker threads, Postgres connections.
+
+    For a process or a test that is done with a database before it ends.
+    """
+    with _windows_lock:
+        for window in _windows.values():
+            window.close()
+        _windows.clear()
 
 
 def _window(url: str, table: str, per_minute: int) -> _Window:
@@ -107,19 +138,9 @@ class RateLimitedProvider:
         inner: The provider that makes the call.
         limits: The per-minute limits.
         url: SQLAlchemy URL of ECL's database, where the windows and pauses are shared.
-        sleep: How to wait for a pause to end (tests pass their own).
-        clock: Seconds since the epoch.
     """
 
-    def __init__(
-        self,
-        inner: Provider,
-        limits: RateLimits,
-        url: str,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, inner: Provider, limits: RateLimits, url: str) -> None:
         self.inner = inner
         self.name = inner.name
         self.model = inner.model
@@ -127,8 +148,6 @@ class RateLimitedProvider:
         self._url = url
         self._engine = engine(url)
         self._key = f"{inner.name}:{inner.model}"
-        self._sleep = sleep
-        self._clock = clock
         suffix = hashlib.sha256(self._key.encode()).hexdigest()[:12]
         self._windows = [
             (kind, per_minute, f"ecl_rate_{kind}_{suffix}")
@@ -156,15 +175,15 @@ class RateLimitedProvider:
             "input_tokens": estimated_input_tokens(request),
             "output_tokens": request.max_tokens,
         }
-        for kind, per_minute, table in self._windows:
-            weight = weights[kind]
-            if weight > per_minute:
+        for kind, per_minute, _table in self._windows:  # before any window is charged
+            if weights[kind] > per_minute:
                 raise PermanentLLMError(
-                    f"the request needs {weight:,} {kind.replace('_', ' ')}; the limit "
+                    f"the request needs {weights[kind]:,} {kind.replace('_', ' ')}; the limit "
                     f"{kind}_per_minute is {per_minute:,}"
                 )
+        for kind, per_minute, table in self._windows:
             window = _window(self._url, table, per_minute)
-            if not window.acquire(weight, deadline - time.monotonic()):
+            if not window.acquire(weights[kind], deadline - time.monotonic()):
                 raise self._gave_up(kind, started)
         waited_ms = (time.monotonic() - started) * 1000
         if waited_ms >= 1:
@@ -190,7 +209,7 @@ class RateLimitedProvider:
             until = conn.execute(
                 sa.select(_pause.c.until).where(_pause.c.limiter == self._key)
             ).scalar()
-        wait = (until or 0.0) - self._clock()
+        wait = (until or 0.0) - time.time()
         if wait <= 0:
             return
         if time.monotonic() + wait > deadline:
@@ -200,17 +219,22 @@ class RateLimitedProvider:
             )
         _log.info("llm.rate_limit_pause", provider=self.name, model=self.model,
                   wait_s=round(wait, 2))
-        self._sleep(wait)
+        time.sleep(wait)
 
     def _pause_until(self, until: float) -> None:
-        """Record that the API has no capacity left until ``until`` (seconds since the epoch)."""
+        """Record that the API has no capacity left until ``until`` (seconds since the epoch).
+
+        Another process may record its own pause at the same moment: the later time wins,
+        and neither fails (its answer is already in hand).
+        """
+        mine = _pause.c.limiter == self._key
+        later = sa.update(_pause).where(mine, _pause.c.until < until).values(until=until)
         with self._engine.begin() as conn:
-            current = conn.execute(
-                sa.select(_pause.c.until).where(_pause.c.limiter == self._key)
-            ).scalar()
-            if current is None:
-                conn.execute(sa.insert(_pause).values(limiter=self._key, until=until))
-            elif until > current:
-                conn.execute(
-                    sa.update(_pause).where(_pause.c.limiter == self._key).values(until=until)
-                )
+            if conn.execute(sa.select(_pause.c.until).where(mine)).first() is not None:
+                conn.execute(later)
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(sa.insert(_pause).values(limiter=self._key, until=until))
+            except sa.exc.IntegrityError:  # inserted by another process since the look
+                conn.execute(later)

@@ -93,6 +93,12 @@ class RateLimits:
     output_tokens_per_minute: int = 0
     max_wait_s: float = 120.0
 
+    @property
+    def enabled(self) -> bool:
+        """True when any limit is set (the rate limiter is used only then)."""
+        return bool(self.requests_per_minute or self.input_tokens_per_minute
+                    or self.output_tokens_per_minute)
+
 
 class SharedBreaker:
     """A circuit breaker whose state lives in SQL, usable from many threads at once.

@@ -171,6 +171,11 @@ def migration_plan(
     )
 
 
+def _phase_label(index: int) -> str:
+    """``phase_<k>``, k from 1: a spec's name in metadata and its journal key's part."""
+    return f"phase_{index + 1}"
+
+
 @dg.asset(
     **LLM_ASSET_OPTIONS,
     check_specs=document_check_specs("implementation_specs"),
@@ -189,11 +194,10 @@ def implementation_specs(
 ) -> Iterator[Any]:
     """Specify each phase; the phases are written at once (``max_concurrent_calls``)."""
     plan_markdown = migration_plan.markdown()
-    phases = [(f"phase_{index + 1}", index, phase) for index, phase in
-              enumerate(migration_plan.phases)]
+    phases = list(enumerate(migration_plan.phases))
 
-    def specify(item: tuple[str, int, Any]) -> tuple[Any, list[StepMetadata]]:
-        label, index, phase = item
+    def specify(item: tuple[int, Any]) -> tuple[Any, list[StepMetadata]]:
+        index, phase = item
         variables = document_variables(
             migration_intake,
             {
@@ -206,16 +210,17 @@ def implementation_specs(
         calls: list[StepMetadata] = []
         refined = write_document(
             context, llm, migration, ImplementationSpec, "implementation_spec", variables, calls,
-            part=label,
+            part=_phase_label(index),
         )
         return refined, calls
 
     llm.llm  # noqa: B018 - built once here, then shared by the phases' threads
     outcomes = run_concurrently(specify, phases, llm.max_concurrent_calls)
-    failed = [(o.item[0], o.error) for o in outcomes if o.error is not None]
+    failed = [(_phase_label(o.item[0]), o.error) for o in outcomes if o.error is not None]
     if failed:
         raise items_failure(failed, len(phases))
-    written = [Written(o.item[0], o.result[0].document, o.result[0]) for o in outcomes if o.result]
+    written = [Written(_phase_label(o.item[0]), o.result[0].document, o.result[0])
+               for o in outcomes if o.result]
     calls = [call for o in outcomes if o.result for call in o.result[1]]
     specs = [w.document for w in written]
     yield from _report(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from messages_api import error
 
-WORKER = Path(__file__).with_name("breaker_worker.py")
+WORKER = Path(__file__).with_name("provider_worker.py")
 
 
 def _run_worker(server, store_url: str, calls: int) -> list[str]:

@@ -72,6 +72,18 @@ def _the_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
     return run
 
 
+def _kill_during_call(process: subprocess.Popen[bytes], messages_api, requests: int,
+                      held: threading.Event) -> None:
+    """Kill ``process``'s group once the server has ``requests`` requests, the last one held,
+    then let the held reply go: it is dropped, so that call never completes."""
+    try:
+        messages_api.wait_for_requests(requests)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        held.set()
+
+
 def test_a_killed_foreground_run_is_marked_failed_and_reexecuted(
     messages_api, api_key, home, tmp_path
 ):
@@ -82,12 +94,7 @@ def test_a_killed_foreground_run_is_marked_failed_and_reexecuted(
          critique_json("pass")]
     )
     process = _execute_in_the_foreground(tmp_path)
-    try:
-        messages_api.wait_for_requests(4)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    held.set()
+    _kill_during_call(process, messages_api, 4, held)
     with dg.DagsterInstance.get() as instance:
         run = _the_run(instance)
         assert run.status == dg.DagsterRunStatus.STARTED
@@ -139,12 +146,7 @@ def _killed_foreground_run(messages_api, tmp_path) -> tuple[dg.DagsterRun, int]:
     held = threading.Event()
     messages_api.script([Reply(hold=held, drop=True)])
     process = _execute_in_the_foreground(tmp_path)
-    try:
-        messages_api.wait_for_requests(1)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        held.set()
+    _kill_during_call(process, messages_api, 1, held)
     with dg.DagsterInstance.get() as instance:
         run = _the_run(instance)
     assert run.status == dg.DagsterRunStatus.STARTED
@@ -187,12 +189,7 @@ def test_a_reexecution_names_the_host_it_runs_on_not_its_parents(
         [str(BIN / "ecl"), "reexecute", parent.run_id], cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    try:
-        messages_api.wait_for_requests(3)
-    finally:
-        os.killpg(again.pid, signal.SIGKILL)
-        again.wait()
-        held.set()
+    _kill_during_call(again, messages_api, 3, held)
     with dg.DagsterInstance.get() as instance:
         child = next(r for r in instance.get_runs() if r.parent_run_id == parent.run_id)
         assert child.status == dg.DagsterRunStatus.STARTED

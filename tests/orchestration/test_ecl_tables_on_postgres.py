@@ -4,7 +4,7 @@ import pytest
 
 from ecl_core.errors import CircuitOpenError, RateLimitWaitError, TransientLLMError
 from ecl_core.llm.journal import JournaledProvider, journal_scope
-from ecl_core.llm.rate_limit import RateLimitedProvider
+from ecl_core.llm.rate_limit import RateLimitedProvider, close_windows
 from ecl_core.llm.resilience import (
     BreakerSettings,
     RateLimits,
@@ -41,7 +41,14 @@ def test_journal_on_postgres(postgres_url):
     assert len(inner.requests) == 1
 
 
-def test_rate_limit_window_and_pause_on_postgres(postgres_url):
+@pytest.fixture
+def windows():
+    """The test's rate-limit windows, released before its database goes away."""
+    yield
+    close_windows()
+
+
+def test_rate_limit_window_and_pause_on_postgres(postgres_url, windows):
     inner = ScriptedProvider(["one", "two", "three"], model="pg-model")
     limits = RateLimits(requests_per_minute=2, max_wait_s=1)
     provider = RateLimitedProvider(inner, limits, postgres_url)

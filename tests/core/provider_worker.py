@@ -1,7 +1,9 @@
-"""Run in a separate process: make N calls through the rate-limited anthropic provider.
+"""Run in a separate process: make N calls through the anthropic provider, as ECL builds it.
 
-Usage: python rate_limit_worker.py BASE_URL STORE_URL CALLS REQUESTS_PER_MINUTE
-Prints one line per call: "ok <milliseconds waited for capacity>", or the ECL error class.
+Usage: python provider_worker.py BASE_URL STORE_URL CALLS [REQUESTS_PER_MINUTE]
+Prints one line per call: "ok <milliseconds waited for rate-limit capacity>", or the ECL
+error class name. The breaker and (with a limit) the rate limiter live at STORE_URL, shared
+with every other worker.
 """
 
 import os
@@ -14,7 +16,8 @@ from ecl_core.types import CompletionRequest, Message
 
 
 def main() -> None:
-    base_url, store_url, calls, per_minute = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:5])
+    base_url, store_url, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    per_minute = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     os.environ["ANTHROPIC_BASE_URL"] = base_url  # where the API is: a deployment setting
     settings = ProviderSettings(
         provider="anthropic",
