@@ -11,7 +11,12 @@
      ├── ValidationError           input or model output broke a rule; carries field-level details
      ├── MaxRevisionsExceeded      no critique passed within the revision cap; carries attempts
      ├── CircuitOpenError          the circuit breaker is open; no call was made
-     └── ConfigError               ECL is set up wrongly (missing template, scripted responses, ...)
+     ├── ConfigError               ECL is set up wrongly (missing template, scripted responses, ...)
+     ├── ReviewPending             a review step has no answer yet: not a failure, the run stops
+     ├── ReviewRejected            a person (or a deadline with policy reject) rejected the work
+     ├── ReviewTimedOut            nobody answered by the deadline, whose policy is fail
+     └── ReviewAnswerRefused       an answer was refused: it was answered already, or ...
+          └── UnknownReview        ... no review has that id
 
 Messages never contain secrets: provider errors keep the status code, the error
 type and the request id, not the request, and every ECL error's text passes through
@@ -33,7 +38,12 @@ __all__ = [
     "MaxRevisionsExceeded",
     "PermanentLLMError",
     "RateLimitWaitError",
+    "ReviewAnswerRefused",
+    "ReviewPending",
+    "ReviewRejected",
+    "ReviewTimedOut",
     "TransientLLMError",
+    "UnknownReview",
     "ValidationError",
 ]
 
@@ -171,3 +181,60 @@ class CircuitOpenError(ECLError):
 
 class ConfigError(ECLError):
     """ECL is configured wrongly: a missing prompt template, provider or scripted response."""
+
+
+class ReviewPending(ECLError):
+    """A review step has no answer yet, so the step stops here; not a failure.
+
+    The engine records the wait (``ecl_core.review``) and ends the run without holding a
+    process; an answer resumes it from this step (architecture.md, "a review step is a
+    promise").
+
+    Args:
+        review_id: The pending review.
+    """
+
+    def __init__(self, review_id: str) -> None:
+        self.review_id = review_id
+        super().__init__(f"review {review_id} awaits an answer")
+
+
+class ReviewRejected(ECLError):
+    """A review was answered with reject: the workflow ends with this error.
+
+    Args:
+        review_id: The review.
+        answered_by: Who or what answered (a CLI user, an inbox file, ``deadline``).
+        reason: The reviewer's words, if any.
+    """
+
+    def __init__(self, review_id: str, answered_by: str, reason: str = "") -> None:
+        self.review_id = review_id
+        self.answered_by = answered_by
+        message = f"review {review_id} was rejected by {answered_by}"
+        super().__init__(message + (f": {reason}" if reason else ""))
+
+
+class ReviewTimedOut(ECLError):
+    """Nobody answered a review by its deadline, and its policy at the deadline is ``fail``.
+
+    Args:
+        review_id: The review.
+        deadline: When it timed out (ISO 8601, UTC).
+    """
+
+    def __init__(self, review_id: str, deadline: str) -> None:
+        self.review_id = review_id
+        super().__init__(f"review {review_id} timed out: no answer by its deadline {deadline}")
+
+
+class ReviewAnswerRefused(ECLError):
+    """An answer to a review was refused and changed nothing.
+
+    The review is unknown (``UnknownReview``) or was answered already (the message names
+    the first answer).
+    """
+
+
+class UnknownReview(ReviewAnswerRefused):
+    """No review has the id (or unique id prefix) given."""

@@ -17,6 +17,7 @@ from ecl_core.types import MAX_DRAFT_CHARS, Critique, Draft
 __all__ = [
     "MAX_REVISIONS_CAP",
     "MAX_TOPIC_CHARS",
+    "UNSENDABLE",
     "Action",
     "LoopState",
     "accept",
@@ -27,7 +28,7 @@ __all__ = [
 MAX_REVISIONS_CAP = 3
 MAX_TOPIC_CHARS = MAX_DRAFT_CHARS
 Action = Literal["accept", "revise", "give_up"]
-_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """Control characters other than tab, newline and carriage return, and lone surrogates."""
 
 
@@ -55,7 +56,7 @@ def check_brief(topic: str, max_revisions: int) -> str:
     """
     problems = []
     stripped = topic.strip()
-    unsendable = _UNSENDABLE.search(stripped)
+    unsendable = UNSENDABLE.search(stripped)
     if unsendable:
         problems.append(FieldError(
             "topic", f"has character U+{ord(unsendable.group()):04X} at position "

@@ -8,6 +8,7 @@ Dagster has no CLI command that re-executes a run (dagster-notes.md), so ECL add
     ecl workflows list            the workflows defined in workflows/ (or $ECL_WORKFLOWS_DIR)
     ecl workflows show ID         one workflow's steps, edges, loop bounds and order
     ecl analyze PATH --target T   analyze a codebase for a migration (the migration assets)
+    ecl review list|show|approve|revise|reject|resume   reviews by a person (review_cli)
 
 Exit codes: 0 when the run (or the re-execution) succeeded, 1 when it did not, 2 for a
 usage error such as an unknown run id, an invalid workflow file or analysis request.
@@ -30,8 +31,10 @@ from ecl_core.workflow.definition import (
     topological_order,
 )
 from ecl_dagster.analyze import add_analyze_parser, analyze
+from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, REVIEW_TAGS
 from ecl_dagster.jobs import workflows_dir
 from ecl_dagster.orphans import WORKER_HOST_TAG, mark_orphan_failed, run_worker
+from ecl_dagster.review_cli import add_review_parser, review
 
 __all__ = ["main", "reexecute", "run_status"]
 
@@ -147,6 +150,12 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
     for key, state in outcome.items():
         out.write(f"  {state:<10} {key}\n")
     out.write(f"revisions: {revisions}\n")
+    if run.tags.get(REVIEW_STATE_TAG) == "awaiting":
+        review_id = run.tags.get(REVIEW_ID_TAG, "?")
+        out.write(f"awaiting review {review_id}: the run ended here and resumes once a person "
+                  f"answers; see `ecl review show {review_id}`\n")
+    elif REVIEW_STATE_TAG in run.tags:
+        out.write(f"review {run.tags.get(REVIEW_ID_TAG, '?')}: {run.tags[REVIEW_STATE_TAG]}\n")
     for error in errors:
         out.write(f"error: {error}\n")
     if final_text is not None:
@@ -161,8 +170,9 @@ def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> st
     them), as the UI's re-execution does; Python's ``execute_job`` would drop them. Only
     ``ecl/worker_host`` is not kept: the new run executes here, and the LLM resource tags it
     with this host (a kept tag would name the parent's host, which the resource does not
-    overwrite). A run still STARTED whose worker is gone from this host
-    (``ecl_dagster.orphans``) is first marked failed, with the reason in its event log.
+    overwrite); nor are the parent's review tags. A run still STARTED whose worker is gone
+    from this host (``ecl_dagster.orphans``) is first marked failed, with the reason in its
+    event log.
 
     Raises:
         KeyError: No run with that id.
@@ -189,7 +199,10 @@ def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> st
     job = dg.build_reconstructable_job(
         "ecl_dagster.definitions", "job_by_name", reconstructable_args=(parent.job_name,)
     )
-    tags = {key: value for key, value in parent.tags.items() if key != WORKER_HOST_TAG}
+    tags = {
+        key: value for key, value in parent.tags.items()
+        if key != WORKER_HOST_TAG and key not in REVIEW_TAGS
+    }
     result = dg.execute_job(
         job, instance, run_config=parent.run_config, tags=tags,
         reexecution_options=options, raise_on_error=False,
@@ -212,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     show = which.add_parser("show", help="steps, edges, loop bounds and order of one workflow")
     show.add_argument("workflow_id")
     add_analyze_parser(commands)
+    add_review_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args)
@@ -222,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     with dg.DagsterInstance.get() as instance:
         if args.command == "analyze":
             return analyze(instance, args, sys.stdout)
+        if args.command == "review":
+            return review(instance, args, sys.stdout, sys.stderr)
         try:
             if args.command == "reexecute":
                 new_run_id = reexecute(instance, args.run_id, args.all)

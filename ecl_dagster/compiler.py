@@ -164,12 +164,12 @@ class _Compiler:
         revise_op = reviser_op(reviser.id, reviser, self.steps[reviser.id], pool=self.pool)
         (entry_step,) = self.workflow.dependencies(validator.id)
         entry = outputs[entry_step]["result"]
-        to_revise, done = validate_op.alias(f"{validator.id}_0")([entry])
-        done_outputs = [done]
+        level_outputs = validate_op.alias(f"{validator.id}_0")([entry])
+        done_outputs = [level_outputs.done]
         for level in range(1, (loop.max_iterations or 0) + 1):
-            revised = to_revise.map(revise_op.alias(f"{reviser.id}_{level}"))
-            to_revise, done = validate_op.alias(f"{validator.id}_{level}")(revised.collect())
-            done_outputs.append(done)
+            revised = level_outputs.revise.map(revise_op.alias(f"{reviser.id}_{level}"))
+            level_outputs = validate_op.alias(f"{validator.id}_{level}")(revised.collect())
+            done_outputs.append(level_outputs.done)
         return done_outputs
 
 

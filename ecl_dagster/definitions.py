@@ -1,7 +1,8 @@
 """The single ``Definitions`` object of the ECL code location.
 
 Its jobs are the workflow files (``ecl_dagster.jobs``); the topic-request sensor starts
-``critique_revise`` runs, so it is defined only when that workflow is. Its assets are the
+``critique_revise`` runs, so it is defined only when that workflow is; the review sensor
+resumes runs whose review a person answered. Its assets are the
 Codebase Migration Analyzer (``ecl_dagster.assets``), materialized in process like the
 jobs (a step in its own process costs about 1.4 s, dagster-notes.md), and each workflow's
 accepted result (``ecl_dagster.workflow_assets``), recorded by its final step.
@@ -18,11 +19,12 @@ from ecl_dagster.assets import (
 from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.jobs import workflow_jobs
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.review_sensor import review_sensor
 from ecl_dagster.sensors import run_failure_alert, topic_request_sensor
 from ecl_dagster.workflow_assets import workflow_asset_specs
 
 _jobs = workflow_jobs()
-_sensors: list[dg.SensorDefinition] = [migration_request_sensor, run_failure_alert]
+_sensors: list[dg.SensorDefinition] = [migration_request_sensor, review_sensor, run_failure_alert]
 if "critique_revise" in {job.name for job in _jobs}:
     _sensors.insert(0, topic_request_sensor)
 

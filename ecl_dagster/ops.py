@@ -2,8 +2,11 @@
 
 ``ecl_dagster.compiler`` decides which op a step occurrence becomes and wires them. Every
 op runs its step through ``step_execution.run_step`` (log context, journal, failures with
-intent) and shows its output through ``metadata``. A workflow's final op also records its
-output as a materialization of the workflow's result asset (``workflow_assets``).
+intent) and shows its output through ``metadata``. The op of a step that awaits answers
+(``human_review``) has one more output, ``pending``: it is all the op emits while the
+review is unanswered (``awaiting``), so the steps after it are skipped. A workflow's final
+op also records its output as a materialization of the workflow's result asset
+(``workflow_assets``).
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,11 +17,12 @@ import dagster as dg
 import jmespath
 from pydantic import BaseModel
 
-from ecl_core.errors import FieldError, ValidationError
+from ecl_core.errors import FieldError, ReviewPending, ValidationError
 from ecl_core.loop import LoopState, next_action
 from ecl_core.types import Draft
 from ecl_core.workflow.definition import RevisionLoop, StepDefinition
 from ecl_core.workflow.step import Step
+from ecl_dagster.awaiting import PENDING_OUTPUT, awaiting
 from ecl_dagster.metadata import call_metadata, draft_metadata, output_metadata
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.step_execution import (
@@ -119,7 +123,11 @@ def plain_op(
             per successful run, tagged on the op as ``RESULT_ASSET_TAG``.
         pool: The concurrency pool of an LLM step (``LLM_POOL``), or None for none.
     """
-    outs = {"result": dg.Out(), **{b.name: dg.Out(is_required=False) for b in branches}}
+    outs = {
+        "result": dg.Out(is_required=not step.awaits_answer),
+        **{b.name: dg.Out(is_required=False) for b in branches},
+        **_pending_out(step),
+    }
     options = op_options(step, pool)
     if result_asset is not None:
         options["tags"][RESULT_ASSET_TAG] = result_asset.asset_key.to_user_string()
@@ -139,10 +147,14 @@ def plain_op(
             if workflow_input else step_input(inputs, values)
         )
         bound = _revision_bound(loop, data) if loop is not None else None
-        output, calls = run_step(
-            context, llm, definition, step, data,
-            failure_metadata=_outcome_failure_metadata(values, inputs),
-        )
+        try:
+            output, calls = run_step(
+                context, llm, definition, step, data,
+                failure_metadata=_outcome_failure_metadata(values, inputs),
+            )
+        except ReviewPending as pending:
+            yield from awaiting(context, pending.review_id)
+            return
         metadata = {**output_metadata(step, output, final), **call_metadata(calls)}
         if final:
             _log_final(context, step, output)
@@ -155,6 +167,13 @@ def plain_op(
         yield dg.Output(output, output_name="result", metadata=metadata)
 
     return _op
+
+
+def _pending_out(step: Step[Any, Any]) -> dict[str, dg.Out]:
+    """The ``pending`` output of a step that awaits answers (module docstring)."""
+    if not step.awaits_answer:
+        return {}
+    return {PENDING_OUTPUT: dg.Out(is_required=False, description="The review awaited.")}
 
 
 def _branch(branch: Branch, output: BaseModel) -> Iterator[Any]:
@@ -194,7 +213,8 @@ def validator_op(
     Its input ``drafts`` holds exactly one ``LoopState``: the level's draft, fanned in from
     the level above. ``revise`` is a dynamic output with zero or one item, mapping key
     ``revision_<k>``; a level whose ``revise`` output is empty is skipped, not failed.
-    ``validate`` has checked that the step writes a Critique.
+    ``validate`` has checked that the step writes a Critique. A person as the validator
+    (``human_review``) may end the run at this level awaiting their answer (``pending``).
     """
 
     @dg.op(
@@ -203,15 +223,21 @@ def validator_op(
         out={
             "revise": dg.DynamicOut(LoopState, is_required=False),
             "done": dg.Out(LoopState, is_required=False),
+            **_pending_out(step),
         },
         required_resource_keys={"llm"},
         **op_options(step, pool),
     )
     def _op(context: dg.OpExecutionContext, drafts: list[LoopState]) -> Iterator[Any]:
         (state,) = drafts
-        verdict, calls = run_step(
-            context, context.resources.llm, definition, step, {"draft": state.draft}
-        )
+        try:
+            verdict, calls = run_step(
+                context, context.resources.llm, definition, step, {"draft": state.draft},
+                review_kind="validator",
+            )
+        except ReviewPending as pending:
+            yield from awaiting(context, pending.review_id)
+            return
         reviewed = state.model_copy(update={"critique": verdict})
         action = next_action(reviewed)
         metadata = {

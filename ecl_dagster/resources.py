@@ -2,7 +2,6 @@
 
 import os
 import socket
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -13,24 +12,13 @@ from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
 from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.logging import configure_logging
+from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.orphans import WORKER_HOST_TAG
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 
-ECL_DB_FILE = "ecl.db"
-ECL_DB_ENV_VAR = "ECL_DATABASE_URL"
 PROVIDER_TAG = "ecl/llm_provider"
 """Run tag naming the provider that answered, so the runs list in the UI shows it."""
-
-
-def _instance_db_url(instance: dg.DagsterInstance) -> str:
-    """The instance's own Postgres database if it has one, else SQLite in its storage dir."""
-    postgres_url = getattr(instance.run_storage, "postgres_url", None)
-    if isinstance(postgres_url, str):
-        return postgres_url
-    storage = Path(instance.storage_directory())
-    storage.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{storage / ECL_DB_FILE}"
 
 
 RATE_LIMIT_ENV_VARS = {
@@ -145,9 +133,10 @@ class LLMResource(dg.ConfigurableResource):
         """
         configure_logging()
         check_ranges(self, LLM_SETTING_RANGES, "resources.llm.config")
-        db_url = dg.EnvVar(ECL_DB_ENV_VAR).get_value()
-        if db_url is None and context.instance is not None:
-            db_url = _instance_db_url(context.instance)
+        db_url = (
+            ecl_db_url(context.instance) if context.instance is not None
+            else dg.EnvVar(ECL_DB_ENV_VAR).get_value()
+        )
         self._settings = ProviderSettings(
             provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,

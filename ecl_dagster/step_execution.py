@@ -2,9 +2,11 @@
 
 ``run_step`` binds the step to log lines, journals its LLM calls under the run's lineage,
 and turns errors that a retry cannot fix into ``dg.Failure(allow_retries=False)``
-(style.md): permanent LLM errors, invalid input or output, configuration errors and
-MaxRevisionsExceeded. Transient errors and an open circuit breaker propagate, so the op's
-``RetryPolicy`` (from the step's own, ``dagster_retry_policy``) retries the step.
+(style.md): permanent LLM errors, invalid input or output, configuration errors,
+MaxRevisionsExceeded, and a review's rejection or timeout. ``ReviewPending`` propagates
+for the op to end the run awaiting review (``ecl_dagster.awaiting``). Transient errors
+and an open circuit breaker propagate, so the op's ``RetryPolicy`` (from the step's own,
+``dagster_retry_policy``) retries the step.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,10 +26,13 @@ from ecl_core.errors import (
     LLMError,
     MaxRevisionsExceeded,
     PermanentLLMError,
+    ReviewRejected,
+    ReviewTimedOut,
     ValidationError,
 )
 from ecl_core.llm.journal_scope import journal_scope
 from ecl_core.logging import get_logger, redact
+from ecl_core.review.model import ReviewKind
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.definition import StepDefinition
 from ecl_core.workflow.step import (
@@ -37,6 +42,7 @@ from ecl_core.workflow.step import (
     StepRetryPolicy,
     validated,
 )
+from ecl_dagster.awaiting import review_desk
 from ecl_dagster.resources import LLMResource
 
 __all__ = [
@@ -157,15 +163,18 @@ def run_step(
     failure_metadata: Mapping[str, Any] | None = None,
     *,
     step_key: str | None = None,
+    review_kind: ReviewKind = "gate",
 ) -> tuple[Any, list[StepMetadata]]:
     """Run ``step`` on the input ``data``; return its output and the metadata of its LLM calls.
 
     ``step_key`` names the run in the journal, log lines and artifacts; by default the
     Dagster step's key (a mapped op's item passes ``<op>[<mapping key>]``). Safe to call
-    from several threads of one op once ``llm.llm`` is built.
+    from several threads of one op once ``llm.llm`` is built. A step that awaits answers
+    asks its reviews as ``review_kind`` (``validator`` inside a revision loop).
 
     Raises:
         dg.Failure: For errors a retry cannot fix (see the module docstring).
+        ReviewPending: The step awaits a person's answer.
     """
     step_key = step_key or context.get_step_execution_context().step.key
     with llm_scope(context, lineage=context.run.root_run_id or context.run_id, step_key=step_key):
@@ -179,9 +188,11 @@ def run_step(
                 log=get_logger("ecl.step"),
                 artifacts=DirectoryArtifacts(storage / ARTIFACTS_DIR / context.run_id / step_key),
                 config={"max_tokens": llm.max_tokens, **definition.config},
+                reviews=review_desk(context, review_kind) if step.awaits_answer else None,
             )
             return step.run(step_context, data), step_context.calls
-        except (PermanentLLMError, ValidationError, ConfigError, MaxRevisionsExceeded) as err:
+        except (PermanentLLMError, ValidationError, ConfigError, MaxRevisionsExceeded,
+                ReviewRejected, ReviewTimedOut) as err:
             raise failure(err, failure_metadata or {}) from err
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ecl_core.loop import MAX_REVISIONS_CAP, accept, check_brief
 from ecl_core.steps import critique, generate, revise
 from ecl_core.types import Critique, Draft
+from ecl_core.workflow.review import HumanReviewStep
 from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext, StepRegistry
 from ecl_core.workflow.summarize import (
     CombineSummariesStep,
@@ -136,8 +137,11 @@ class FinalDraftStep(Step[RevisionInput, Draft]):
 
 
 def default_registry() -> StepRegistry:
-    """A registry with ECL's built-in step types: critique-revise's and summarize_document's."""
+    """A registry with ECL's built-in step types.
+
+    Critique-revise's, summarize_document's, and ``human_review``.
+    """
     return StepRegistry([
-        GenerateStep, CritiqueStep, ReviseStep, FinalDraftStep,
+        GenerateStep, CritiqueStep, ReviseStep, FinalDraftStep, HumanReviewStep,
         SplitSectionsStep, SummarizeSectionStep, CombineSummariesStep,
     ])

@@ -270,7 +270,8 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
     Rules: unique step ids; known step types; dependencies, revision sources and
     transition ends that name steps; no dependency cycle; every revision loop bounded by
     1 to 10 iterations and by its reviser's revision limit; JMESPath conditions that
-    parse; an importable input model. Shapes the Dagster compiler builds: a loop's entry
+    parse; an importable input model; a step's ``config`` that fits its type's
+    ``config_model``. Shapes the Dagster compiler builds: a loop's entry
     and reviser write a Draft and its validator a Critique; ``for_each`` names a field
     of its dependency's output and follows a plain step; nothing depends on a reviser;
     conditionals run between plain steps.
@@ -309,6 +310,8 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
             problem(where, "for_each needs exactly one dependency, not "
                            f"{len(workflow.dependencies(step.id))}")
         for rule in _shape_problems(step, workflow, registry):
+            problem(where, rule)
+        for rule in _config_problems(step, registry):
             problem(where, rule)
     for number, transition in enumerate(workflow.transitions, start=1):
         where = f"transition {number} ({transition.kind})"
@@ -362,6 +365,9 @@ def _shape_problems(
                          "(not for_each, not a loop validator)")
         if (dep, step.id) in conditions and step.for_each:
             found.append("a for_each step cannot be the end of a conditional")
+    if step.for_each and _awaits_answer(registry, step.type):
+        found.append("a step that awaits a person's answer cannot be a for_each step; "
+                     "review the collected outputs in a step after it")
     if step.for_each and len(workflow.dependencies(step.id)) == 1:
         (parent,) = workflow.dependencies(step.id)
         output = _output_model(registry, by_id[parent].type) if parent in by_id else None
@@ -372,6 +378,30 @@ def _shape_problems(
             found.append(f"for_each: '{step.for_each}' is not a field of '{parent}''s output "
                          f"({output.__name__}: {', '.join(output.model_fields)})")
     return found
+
+
+def _awaits_answer(registry: StepRegistry, type_name: str) -> bool:
+    try:
+        return registry.get(type_name).awaits_answer
+    except ConfigError:
+        return False  # reported as an unknown step type
+
+
+def _config_problems(step: StepDefinition, registry: StepRegistry) -> list[str]:
+    """The step's ``config`` checked by its type's ``config_model``, one rule per field."""
+    try:
+        model = registry.get(step.type).config_model
+    except ConfigError:
+        return []  # reported as an unknown step type
+    if model is None:
+        return []
+    try:
+        model.model_validate(step.config)
+    except pydantic.ValidationError as err:
+        return [
+            f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        ]
+    return []
 
 
 def _writes(registry: StepRegistry, step: StepDefinition, model: type[BaseModel]) -> bool:

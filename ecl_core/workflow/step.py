@@ -4,7 +4,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import pydantic
 from pydantic import BaseModel, Field
@@ -14,6 +14,9 @@ from ecl_core.llm.base import Provider
 from ecl_core.references import import_class
 from ecl_core.steps.base import StepResult
 from ecl_core.types import StepMetadata
+
+if TYPE_CHECKING:
+    from ecl_core.review.book import ReviewDesk
 
 __all__ = [
     "LLM_RETRY_POLICY",
@@ -85,6 +88,8 @@ class StepContext:
         config: The step's ``config`` from the workflow definition.
         calls: Steps that call the LLM append each ``StepResult.metadata`` here; the engine
             reports them (calls, tokens, latency) with the step's output.
+        reviews: Where a step that waits for a person (``awaits_answer``) asks; the engine
+            gives one to such steps only.
     """
 
     provider: Provider
@@ -95,6 +100,7 @@ class StepContext:
     artifacts: ArtifactStore
     config: Mapping[str, Any] = field(default_factory=dict)
     calls: list[StepMetadata] = field(default_factory=list)
+    reviews: "ReviewDesk | None" = None
 
     @property
     def max_tokens(self) -> int:
@@ -143,6 +149,11 @@ class Step(ABC, Generic[InT, OutT]):
     """For revisable steps: the most revisions a workflow may ask of it."""
     uses_llm: ClassVar[bool] = True
     """Whether the step calls the LLM (an engine limits such steps' concurrency)."""
+    awaits_answer: ClassVar[bool] = False
+    """Whether the step may stop for a person's answer (``ReviewPending``): the engine then
+    gives it ``StepContext.reviews`` and ends the run without its output until answered."""
+    config_model: ClassVar[type[BaseModel] | None] = None
+    """The model a workflow file's ``config`` for this step must fit, checked on load."""
 
     def describe(self, output: OutT) -> dict[str, Any]:
         """What a person should see of ``output`` beside the stored value (plain values)."""

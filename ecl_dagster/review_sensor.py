@@ -1,0 +1,113 @@
+"""The review sensor: answers from the review inbox, deadlines, and continuations.
+
+Each tick, in this order: every answer file in the review inbox is stored (or moved to
+``failed/`` with its reason), every review past its deadline is answered by its policy, and
+every answered review whose run can be queued gets its continuation (``resume``). It starts
+runs itself rather than returning run requests, since a Dagster ``RunRequest`` cannot be a
+re-execution; its ticks say what it did. At its 5 s interval an answer is acted on within
+about 10 s of being given.
+
+An answer file is JSON: ``{"review": "<id or unique prefix>", "answer": "approve" | "reject"
+| "revise", "feedback": "...", "by": "who"}`` (``feedback`` and ``by`` optional; the answer
+is recorded as given by ``file:<name>``, with ``by`` in brackets).
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import dagster as dg
+
+from ecl_core.errors import FieldError, ValidationError
+from ecl_core.logging import configure_logging, get_logger
+from ecl_core.review.book import ReviewBook
+from ecl_dagster.awaiting import review_book
+from ecl_dagster.inbox import parse_json, pending_files, read_inbox_file, reject, retire
+from ecl_dagster.resume import mark_answered, record_answer, resume
+
+__all__ = ["REVIEW_INBOX_ENV_VAR", "review_inbox_folder", "review_sensor"]
+
+REVIEW_INBOX_ENV_VAR = "ECL_REVIEW_INBOX_DIR"
+_FIELDS = ("review", "answer", "feedback", "by")
+_log = get_logger("ecl.reviews")
+
+
+def review_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """Where answer files are read: ``$ECL_REVIEW_INBOX_DIR``, else ``review_inbox/``."""
+    return Path(env.get(REVIEW_INBOX_ENV_VAR) or home / "review_inbox")
+
+
+def _refused(field: str, problem: str) -> ValidationError:
+    return ValidationError("answer file rejected", [FieldError(field, problem)])
+
+
+def _answer_file(instance: dg.DagsterInstance, book: ReviewBook, path: Path) -> str:
+    """Store the answer in one file; return the review's id.
+
+    Raises:
+        ValidationError: The file is unreadable or not the JSON shape (module docstring).
+        UnknownReview, ReviewAnswerRefused: From ``ReviewBook.answer``.
+    """
+    data = parse_json(read_inbox_file(path))
+    if not isinstance(data, dict):
+        raise _refused("file", 'must be a JSON object {"review": ..., "answer": ...}')
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise _refused(unknown[0], f"is not an answer field ({', '.join(_FIELDS)})")
+    for field in _FIELDS:
+        if field in data and not isinstance(data[field], str):
+            raise _refused(field, f"must be a string, not {type(data[field]).__name__}")
+    for field in ("review", "answer"):
+        if not data.get(field, "").strip():
+            raise _refused(field, "is missing")
+    if data["answer"] not in ("approve", "reject", "revise"):
+        raise _refused("answer", f"is {data['answer']!r}; it must be approve, reject or revise")
+    by = f"file:{path.name}" + (f" ({data['by'].strip()[:200]})" if data.get("by") else "")
+    review = record_answer(
+        instance, book, data["review"], data["answer"], by, data.get("feedback", "")
+    )
+    return review.id
+
+
+@dg.sensor(
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Stores answers from the review inbox, applies review deadlines, and starts "
+    "the continuation of each run whose review is answered.",
+)
+def review_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """One tick (module docstring).
+
+    A failure with one file or one review is logged and the tick goes on with the others.
+    """
+    configure_logging()
+    instance = context.instance
+    book = review_book(instance)
+    done: list[str] = []
+    inbox = review_inbox_folder(Path(instance.root_directory))
+    inbox.mkdir(parents=True, exist_ok=True)
+    for path in pending_files(inbox):
+        try:
+            review_id = _answer_file(instance, book, path)
+        except Exception as err:  # one bad file must never block the inbox
+            reject(path, inbox, err, "review_inbox.answer_rejected")
+            continue
+        retire(path, inbox)
+        done.append(f"answered {review_id} from {path.name}")
+    for review in book.apply_deadlines():
+        mark_answered(instance, review)
+        _log.info("review.deadline", review_id=review.id, answer=review.answer)
+        done.append(f"{review.id} reached its deadline: {review.answer}")
+    for review in book.to_resume("sensor"):
+        try:
+            job = context.repository_def.get_job(review.workflow)  # type: ignore[union-attr]
+            run = resume(instance, book, review, job, by="sensor")
+        except Exception as err:  # one review must never block the others
+            _log.error("review.resume_failed", review_id=review.id,
+                       error=f"{type(err).__name__}: {err}")
+            continue
+        if run is not None:
+            _log.info("review.resumed", review_id=review.id, run_id=run.run_id,
+                      parent_run_id=review.run_id)
+            done.append(f"resumed {review.run_id[:8]} as {run.run_id[:8]} ({review.id})")
+    return dg.SkipReason("; ".join(done) if done else "no answered review to act on")
