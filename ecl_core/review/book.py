@@ -126,7 +126,8 @@ class ReviewBook:
                                 f"least {MIN_ID_PREFIX} letters and digits")
         with self._engine.connect() as conn:
             rows = conn.execute(
-                sa.select(_reviews).where(_reviews.c.id.startswith(ref)).limit(3)
+                sa.select(_reviews).where(_reviews.c.id.startswith(ref))
+                .order_by(_reviews.c.id).limit(3)
             ).all()
         if not rows:
             raise UnknownReview(f"no review {ref!r} (see `ecl review list`)")

@@ -58,6 +58,7 @@ __all__ = [
     "input_model",
     "load_workflow",
     "load_workflows",
+    "op_names",
     "topological_order",
     "validate",
 ]
@@ -236,7 +237,9 @@ def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinit
     """Load and validate every ``*.yaml`` / ``*.yml`` file in ``folder``, sorted by name.
 
     Raises:
-        WorkflowValidationError: Any file is invalid; the problems of every file are listed.
+        WorkflowValidationError: Any file is invalid, two files share a workflow id, or two
+            workflows compile to an op of the same name (``op_names``); the problems of
+            every file are listed.
     """
     workflows, problems = [], []
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
@@ -250,9 +253,36 @@ def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinit
     for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(Problem(file=str(folder), step=f"workflow '{duplicate}'",
                                 rule="two files define this workflow id"))
+    owners: dict[str, str] = {}
+    for workflow in workflows:
+        for name in op_names(workflow):
+            owner = owners.setdefault(name, workflow.id)
+            if owner != workflow.id:
+                problems.append(Problem(
+                    file=workflow.source, step=f"op '{name}'",
+                    rule=f"workflow '{owner}' has an op of that name too; op names are unique "
+                    "in a code location (Dagster's rule): rename the step"))
     if problems:
         raise WorkflowValidationError(problems)
     return workflows
+
+
+def op_names(workflow: WorkflowDefinition) -> list[str]:
+    """The names of the ops a workflow compiles to.
+
+    A step's id; for a revision loop ``<validator>_0`` .. ``<validator>_<n>`` and
+    ``<reviser>_1`` .. ``<reviser>_<n>``.
+    """
+    names = []
+    bounds = {loop.validator: (0, loop.max_iterations or 0) for loop in workflow.loops()}
+    bounds.update({loop.reviser: (1, loop.max_iterations or 0) for loop in workflow.loops()})
+    for step in workflow.steps:
+        if step.id in bounds:
+            first, last = bounds[step.id]
+            names += [f"{step.id}_{level}" for level in range(first, last + 1)]
+        else:
+            names.append(step.id)
+    return names
 
 
 def input_model(workflow: WorkflowDefinition) -> type[BaseModel]:

@@ -40,11 +40,11 @@ def kill_group(pid: int) -> None:
 
 
 def launch(run_id: str, run_config: dict[str, Any], tags: dict[str, str] | None = None,
-           workspace_args: list[str] | None = None) -> None:
-    """Submit a critique_revise run to the queue, as the UI or a sensor would."""
+           workspace_args: list[str] | None = None, job: str = "critique_revise") -> None:
+    """Submit a run of ``job`` to the queue, as the UI or a sensor would."""
     done = subprocess.run(
         [str(BIN / "dagster"), "job", "launch", *(workspace_args or ["-m", "ecl_dagster"]),
-         "-j", "critique_revise", "--config-json", json.dumps(run_config),
+         "-j", job, "--config-json", json.dumps(run_config),
          "--run-id", run_id, "--tags", json.dumps(tags or {})],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
