@@ -50,8 +50,8 @@ def _loop(bound):
          "workflows/w.yaml: step 'g': duplicate step id"),
         ([GEN, {"id": "x", "type": "translate"}], [],
          "workflows/w.yaml: step 'x': unknown step type 'translate' (known: "
-         "combine_summaries, critique, final_draft, generate, revise, split_sections, "
-         "summarize_section)"),
+         "combine_summaries, critique, final_draft, generate, human_review, revise, "
+         "split_sections, summarize_section)"),
         ([GEN, {"id": "c", "type": "critique", "depends_on": ["nope"]}], [],
          "workflows/w.yaml: step 'c': depends_on names no step: 'nope'"),
         ([GEN, CRIT, {"id": "r", "type": "revise", "revision_source": "nope"}], [],
