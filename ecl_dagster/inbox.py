@@ -1,8 +1,9 @@
 """Request files dropped into an inbox folder: listing, reading and moving them aside.
 
-Both inbox sensors (topic requests, analysis requests) follow one rule (issue 10, defect 3):
-whatever goes wrong with one file, that file leaves the inbox for ``failed/`` with its
-reason, or stays and is logged if it cannot be moved, and the tick goes on with the others.
+Every inbox sensor (topic requests, analysis requests, answers to reviews) follows one rule
+(issue 10, defect 3): whatever goes wrong with one file, that file leaves the inbox for
+``failed/`` with its reason, or stays and is logged if it cannot be moved, and the tick goes
+on with the others.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ __all__ = [
     "ANALYSIS_INBOX_ENV_VAR",
     "INBOX_ENV_VAR",
     "MAX_REQUEST_BYTES",
+    "REVIEW_INBOX_ENV_VAR",
     "TopicRequest",
     "analysis_inbox_folder",
     "move_aside",
@@ -32,12 +34,14 @@ __all__ = [
     "read_request",
     "reject",
     "retire",
+    "review_inbox_folder",
     "topic_inbox_folder",
 ]
 
 MAX_REQUEST_BYTES = 64 * 1024
 INBOX_ENV_VAR = "ECL_INBOX_DIR"
 ANALYSIS_INBOX_ENV_VAR = "ECL_ANALYSIS_INBOX_DIR"
+REVIEW_INBOX_ENV_VAR = "ECL_REVIEW_INBOX_DIR"
 _log = get_logger("ecl.sensors")
 _IGNORED_SUFFIXES = (".tmp", ".part", ".swp")
 
@@ -50,6 +54,11 @@ def topic_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
 def analysis_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
     """Where analysis requests are read: ``$ECL_ANALYSIS_INBOX_DIR``, else ``analysis_inbox/``."""
     return Path(env.get(ANALYSIS_INBOX_ENV_VAR) or home / "analysis_inbox")
+
+
+def review_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """Where answers to reviews are read: ``$ECL_REVIEW_INBOX_DIR``, else ``review_inbox/``."""
+    return Path(env.get(REVIEW_INBOX_ENV_VAR) or home / "review_inbox")
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ An answer file is JSON: ``{"review": "<id or unique prefix>", "answer": "approve
 is recorded as given by ``file:<name>``, with ``by`` in brackets).
 """
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -22,19 +20,20 @@ from ecl_core.errors import FieldError, ValidationError
 from ecl_core.logging import configure_logging, get_logger
 from ecl_core.review.book import ReviewBook
 from ecl_dagster.awaiting import review_book
-from ecl_dagster.inbox import parse_json, pending_files, read_inbox_file, reject, retire
+from ecl_dagster.inbox import (
+    parse_json,
+    pending_files,
+    read_inbox_file,
+    reject,
+    retire,
+    review_inbox_folder,
+)
 from ecl_dagster.resume import mark_answered, record_answer, resume
 
-__all__ = ["REVIEW_INBOX_ENV_VAR", "review_inbox_folder", "review_sensor"]
+__all__ = ["review_sensor"]
 
-REVIEW_INBOX_ENV_VAR = "ECL_REVIEW_INBOX_DIR"
 _FIELDS = ("review", "answer", "feedback", "by")
 _log = get_logger("ecl.reviews")
-
-
-def review_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path:
-    """Where answer files are read: ``$ECL_REVIEW_INBOX_DIR``, else ``review_inbox/``."""
-    return Path(env.get(REVIEW_INBOX_ENV_VAR) or home / "review_inbox")
 
 
 def _refused(field: str, problem: str) -> ValidationError:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ecl_dagster.inbox import analysis_inbox_folder, topic_inbox_folder
+from ecl_dagster.inbox import analysis_inbox_folder, review_inbox_folder, topic_inbox_folder
 from ecl_dagster.stack import services
 from ecl_dagster.stack.postgres import create_database, free_port, throwaway_cluster
 
@@ -153,15 +153,16 @@ def local_stack(home: Path, *, web_port: int = 3000, postgres_url: str | None = 
 def banner(running: LocalStack) -> str:
     """What the stack prints once it is up.
 
-    The UI, DAGSTER_HOME, the inboxes its sensors read (``$ECL_INBOX_DIR`` and
-    ``$ECL_ANALYSIS_INBOX_DIR`` of its services, else the folders in DAGSTER_HOME), its logs
-    and its processes.
+    The UI, DAGSTER_HOME, the inboxes its sensors read (``$ECL_INBOX_DIR``,
+    ``$ECL_ANALYSIS_INBOX_DIR`` and ``$ECL_REVIEW_INBOX_DIR`` of its services, else the
+    folders in DAGSTER_HOME), its logs and its processes.
     """
     return (
         f"ECL local stack is up.\n  UI:             {running.web_url}\n"
         f"  DAGSTER_HOME    {running.home}\n"
         f"  inbox:          {topic_inbox_folder(running.home, running.env)}\n"
         f"  analysis inbox: {analysis_inbox_folder(running.home, running.env)}\n"
+        f"  review inbox:   {review_inbox_folder(running.home, running.env)}\n"
         f"  logs:           {running.home / 'service_logs'}\n  pids:           {running.pids}\n"
         "Stop with Ctrl-C.\n"
     )

@@ -11,10 +11,12 @@ def _stack(home: Path, env: dict[str, str]) -> LocalStack:
 
 
 def test_the_banner_names_the_configured_inboxes(tmp_path):
-    env = {"ECL_INBOX_DIR": "/srv/ecl/topics", "ECL_ANALYSIS_INBOX_DIR": "/srv/ecl/analyses"}
+    env = {"ECL_INBOX_DIR": "/srv/ecl/topics", "ECL_ANALYSIS_INBOX_DIR": "/srv/ecl/analyses",
+           "ECL_REVIEW_INBOX_DIR": "/srv/ecl/answers"}
     text = banner(_stack(tmp_path, env))
     assert "  inbox:          /srv/ecl/topics\n" in text
     assert "  analysis inbox: /srv/ecl/analyses\n" in text
+    assert "  review inbox:   /srv/ecl/answers\n" in text
     assert str(tmp_path / "inbox") not in text
 
 
@@ -22,3 +24,4 @@ def test_without_settings_the_inboxes_are_in_dagster_home(tmp_path):
     text = banner(_stack(tmp_path, {}))
     assert f"  inbox:          {tmp_path / 'inbox'}\n" in text
     assert f"  analysis inbox: {tmp_path / 'analysis_inbox'}\n" in text
+    assert f"  review inbox:   {tmp_path / 'review_inbox'}\n" in text
