@@ -17,6 +17,7 @@ from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
 from ecl_dagster.assets.requests import add_request, resolve_paths
 from ecl_dagster.assets.sensor import MIGRATION_JOB
+from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 
 __all__ = ["add_analyze_parser", "analyze"]
 
@@ -35,6 +36,8 @@ def add_analyze_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument(
         "--deploy-config", action="append", default=[], help="a deployment file (repeatable)"
     )
+    parser.add_argument("--review-architecture", action="store_true",
+                        help="a person approves the architecture before the plan is written")
 
 
 def _request(args: argparse.Namespace) -> MigrationRequest:
@@ -46,6 +49,7 @@ def _request(args: argparse.Namespace) -> MigrationRequest:
         "new_code_path": args.new_code,
         "vision_doc": args.vision,
         "deploy_configs": args.deploy_config,
+        "review_architecture": args.review_architecture,
     }
     request = validated(MigrationRequest, data, "", "invalid analysis request")
     return resolve_paths(request, Path.cwd())
@@ -65,7 +69,8 @@ def analyze(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO)
     """Add the request, materialize its partition, print the deliverables folder.
 
     Returns:
-        0 when every asset materialized, 1 when the run failed, 2 for an invalid request.
+        0 when every asset materialized or the run awaits a review of the architecture
+        (``--review-architecture``), 1 when the run failed, 2 for an invalid request.
     """
     from ecl_dagster.cli import run_status
     from ecl_dagster.definitions import defs
@@ -87,6 +92,13 @@ def analyze(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO)
     if not result.success:
         run_status(instance, result.run_id, sys.stderr)
         return 1
+    run = instance.get_run_by_id(result.run_id)
+    if run is not None and run.tags.get(REVIEW_STATE_TAG) == "awaiting":
+        review_id = run.tags.get(REVIEW_ID_TAG)
+        out.write(f"analysis '{key}' awaits review {review_id} of its architecture (run "
+                  f"{result.run_id}): `ecl review show {review_id}`, then approve or reject "
+                  f"it and `ecl review resume {review_id}`\n")
+        return 0
     out.write(f"analysis '{key}' materialized in run {result.run_id}\n")
     folder = _delivery_folder(instance, key)
     out.write(f"{folder}\n")

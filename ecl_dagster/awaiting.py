@@ -24,6 +24,7 @@ __all__ = [
     "REVIEW_TAGS",
     "answer_commands",
     "awaiting",
+    "awaiting_metadata",
     "review_book",
     "review_desk",
 ]
@@ -61,8 +62,8 @@ def answer_commands(review: Review) -> str:
             f"`{inbox}` into the review inbox.")
 
 
-def awaiting(context: dg.OpExecutionContext, review_id: str) -> Iterator[Any]:
-    """End the step awaiting ``review_id``: tag the run, log it, emit ``pending`` only."""
+def awaiting_metadata(context: dg.OpExecutionContext, review_id: str) -> dict[str, Any]:
+    """Tag the run as awaiting ``review_id``, log it, and return what the UI shows of it."""
     review = review_book(context.instance).get(review_id)
     context.instance.add_run_tags(
         context.run_id, {REVIEW_STATE_TAG: "awaiting", REVIEW_ID_TAG: review.id}
@@ -72,15 +73,20 @@ def awaiting(context: dg.OpExecutionContext, review_id: str) -> Iterator[Any]:
         f"resumes it from {review.step_key}. Answer with `ecl review approve|"
         f"{'revise|' if 'revise' in review.answers else ''}reject {review.id}`."
     )
+    return {
+        "review_id": review.id,
+        "state": "awaiting review",
+        "to_review": dg.MetadataValue.md(review.subject),
+        "answers": ", ".join(review.answers),
+        "answer_with": dg.MetadataValue.md(answer_commands(review)),
+        "deadline": review.describe_deadline(),
+    }
+
+
+def awaiting(context: dg.OpExecutionContext, review_id: str) -> Iterator[Any]:
+    """End an op awaiting ``review_id``: tag the run, log it, emit ``pending`` only."""
+    metadata = awaiting_metadata(context, review_id)
     yield dg.Output(
-        review,
-        output_name=PENDING_OUTPUT,
-        metadata={
-            "review_id": review.id,
-            "state": "awaiting review",
-            "to_review": dg.MetadataValue.md(review.subject),
-            "answers": ", ".join(review.answers),
-            "answer_with": dg.MetadataValue.md(answer_commands(review)),
-            "deadline": review.describe_deadline(),
-        },
+        review_book(context.instance).get(review_id), output_name=PENDING_OUTPUT,
+        metadata=metadata,
     )

@@ -65,6 +65,9 @@ class MigrationRequest(BaseModel):
     new_code_path: str | None = Field(
         None, description="The migrated code, a local directory, for the quality assessment."
     )
+    review_architecture: bool = Field(
+        False, description="A person approves the architecture before the plan is written."
+    )
 
     @field_validator("name", "target")
     @classmethod

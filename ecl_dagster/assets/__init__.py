@@ -1,13 +1,15 @@
 """The Codebase Migration Analyzer as a Dagster asset graph (group ``migration``).
 
 ``migration_intake`` -> ``codebase_facts`` -> ``codebase_analysis`` -> ``architecture_design``
--> ``migration_plan`` -> ``implementation_specs`` -> ``quality_assessment`` ->
-``migration_delivery``, one dynamic partition per analysis request (``migration_requests``),
-each LLM document refined by ECL's critique-revise loop and gated by asset checks.
+-> ``architecture_approval`` -> ``migration_plan`` -> ``implementation_specs`` ->
+``quality_assessment`` -> ``migration_delivery``, one dynamic partition per analysis request
+(``migration_requests``), each LLM document refined by ECL's critique-revise loop and gated by
+asset checks; the approval is a person's when the request asks for it (``approval``).
 """
 
 import dagster as dg
 
+from ecl_dagster.assets.approval import architecture_approval
 from ecl_dagster.assets.delivery import migration_delivery, quality_assessment
 from ecl_dagster.assets.documents_graph import (
     architecture_design,
@@ -33,6 +35,7 @@ MIGRATION_ASSETS = [
     codebase_facts,
     codebase_analysis,
     architecture_design,
+    architecture_approval,
     migration_plan,
     implementation_specs,
     quality_assessment,

@@ -140,6 +140,7 @@ def architecture_design(
 
 @dg.asset(
     **LLM_ASSET_OPTIONS,
+    deps=["architecture_approval"],
     check_specs=document_check_specs("migration_plan"),
     code_version=prompts_version("migration_plan"),
     description="Phases, then stages, each with goal, tasks, acceptance criteria and "
@@ -154,7 +155,7 @@ def migration_plan(
     codebase_analysis: CodebaseAnalysis,
     architecture_design: ArchitectureDesign,
 ) -> Iterator[Any]:
-    """Plan the migration in phases."""
+    """Plan the migration in phases, once the architecture is approved (``approval``)."""
     variables = document_variables(
         migration_intake,
         {"analysis": codebase_analysis.markdown(), "architecture": architecture_design.markdown()},

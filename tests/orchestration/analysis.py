@@ -23,7 +23,8 @@ PROMPTS = [
 ]
 ASSETS = [
     "migration_intake", "codebase_facts", "codebase_analysis", "architecture_design",
-    "migration_plan", "implementation_specs", "quality_assessment", "migration_delivery",
+    "architecture_approval", "migration_plan", "implementation_specs", "quality_assessment",
+    "migration_delivery",
 ]
 CODEBASE = {
     "src/app.py": (

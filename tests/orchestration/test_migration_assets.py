@@ -171,7 +171,7 @@ def test_the_phases_specs_are_written_at_once_and_a_failed_phase_alone_is_asked_
     failed = materialize(instance, key, anthropic_llm(documents.server))
     assert not failed.success
     assert documents.server.max_in_flight == 2, "the two phases were not asked at once"
-    assert materialized(instance, failed.run_id) == ASSETS[:5]
+    assert materialized(instance, failed.run_id) == ASSETS[:6]
     documents.asked.clear()
     again = reexecute_from_failure(instance, failed.run_id)
     assert instance.get_run_by_id(again).status == dg.DagsterRunStatus.SUCCESS

@@ -151,7 +151,8 @@ def test_launch_summarize_document_from_the_launchpad(stack, stack_api, page):
 def test_the_catalog_shows_the_migration_asset_graph(stack, page):
     _open(page, f"{stack.web_url}/assets")
     for asset in ("migration_intake", "codebase_facts", "codebase_analysis",
-                  "architecture_design", "migration_plan", "implementation_specs",
+                  "architecture_design", "architecture_approval", "migration_plan",
+                  "implementation_specs",
                   "quality_assessment", "migration_delivery"):
         expect(page.get_by_text(asset, exact=True).first).to_be_visible()
     _shot(page, "catalog-1-assets")

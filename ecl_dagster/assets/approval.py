@@ -1,0 +1,63 @@
+"""``architecture_approval``: a person approves the architecture before the plan is written.
+
+A gate between ``architecture_design`` and ``migration_plan``, asked only when the request
+says ``review_architecture``; otherwise it approves at once. Unanswered, the asset is not
+materialized: it records an observation with the design to read and the commands that
+answer it, the run ends awaiting review (``ecl_dagster.awaiting``) and the assets after it
+are skipped. The review sensor, or ``ecl review resume``, continues the run from this asset;
+a rejection fails it with ``ReviewRejected``, and nothing after it is written.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from ecl_core.errors import ReviewPending, ReviewRejected
+from ecl_core.migration.documents import ArchitectureDesign
+from ecl_core.migration.intake import MigrationIntake
+from ecl_core.types import Critique
+from ecl_dagster.assets.settings import MIGRATION_GROUP, MIGRATION_REQUESTS
+from ecl_dagster.awaiting import awaiting_metadata, review_desk
+from ecl_dagster.step_execution import failure
+
+__all__ = ["architecture_approval"]
+
+
+@dg.asset(
+    group_name=MIGRATION_GROUP,
+    partitions_def=MIGRATION_REQUESTS,
+    kinds={"python"},
+    output_required=False,
+    description="A person's approval of the architecture, when the request asks for one "
+    "(review_architecture); the plan waits for it without holding a process.",
+)
+def architecture_approval(
+    context: dg.AssetExecutionContext,
+    migration_intake: MigrationIntake,
+    architecture_design: ArchitectureDesign,
+) -> Iterator[Any]:
+    """Approve at once, or ask a person (module docstring)."""
+    if not migration_intake.request.review_architecture:
+        yield dg.Output(
+            Critique(decision="pass", critique="No review requested: approved as written."),
+            metadata={"review": "not requested"},
+        )
+        return
+    op_context = context.op_execution_context
+    review = review_desk(op_context, "gate").ask(
+        context.op_execution_context.get_step_execution_context().step.key,
+        f"**Architecture for {migration_intake.request.name}** (target: "
+        f"{migration_intake.request.target})\n\n{architecture_design.markdown()}",
+    )
+    try:
+        verdict = review.verdict()
+    except ReviewPending:
+        yield dg.AssetObservation(
+            asset_key=context.asset_key, partition=context.partition_key,
+            metadata=awaiting_metadata(op_context, review.id),
+        )
+        return
+    except ReviewRejected as err:
+        raise failure(err, {"review_id": review.id}) from err
+    yield dg.Output(verdict, metadata={"review": review.answered(), "review_id": review.id})
