@@ -57,7 +57,7 @@ def test_the_first_answer_wins_and_the_second_is_refused_naming_it(book):
     assert (stored.state, stored.feedback) == ("answered", "Name a real outage.")
 
 
-def test_two_processes_answering_at_once_store_one_answer(book, tmp_path):
+def test_four_answers_at_once_over_their_own_connections_store_one(book, tmp_path):
     review = _ask(book)
     outcomes: list[str] = []
 

@@ -71,8 +71,8 @@ def test_artifacts_are_files_a_person_can_open(tmp_path):
 def test_the_registry_knows_the_built_ins_and_refuses_duplicates_and_unknowns():
     registry = default_registry()
     assert registry.names() == [
-        "combine_summaries", "critique", "final_draft", "generate", "revise", "split_sections",
-        "summarize_section",
+        "combine_summaries", "critique", "final_draft", "generate", "human_review", "revise",
+        "split_sections", "summarize_section",
     ]
     assert registry.get("revise").revision_limit == 3
     with pytest.raises(ConfigError, match="registered twice"):
