@@ -46,8 +46,8 @@ def create_continuation(
 ) -> dg.DagsterRun:
     """Create (not start) run ``run_id``: ``parent`` re-executed from ``step_key`` on.
 
-    It keeps the parent's run config and tags (not the review's tags, nor those Dagster
-    leaves out of a retry), and its code-location origin when the parent has one. If the
+    It keeps the parent's run config, its op or asset selection, its tags (not the review's,
+    nor those Dagster leaves out of a retry), and its code-location origin when it has one. If the
     run exists already (a claim whose submission was cut short), it is returned as it is.
     """
     existing = instance.get_run_by_id(run_id)
@@ -59,6 +59,8 @@ def create_continuation(
     root = parent.root_run_id or parent.run_id
     tags = {k: v for k, v in parent.tags.items() if k not in _NOT_INHERITED}
     tags.update({PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root})
+    if parent.asset_selection:  # as execute_job does: a Materialize of some assets stays so
+        job = job.get_subset(op_selection=None, asset_selection=parent.asset_selection)
     return instance.create_run_for_job(
         job,
         execution_plan=plan,
@@ -67,6 +69,10 @@ def create_continuation(
         tags=tags,
         root_run_id=root,
         parent_run_id=parent.run_id,
+        op_selection=list(parent.op_selection) if parent.op_selection else None,
+        asset_selection=set(parent.asset_selection) if parent.asset_selection else None,
+        resolved_op_selection=(set(parent.resolved_op_selection)
+                               if parent.resolved_op_selection else None),
         remote_job_origin=parent.remote_job_origin,
         job_code_origin=parent.job_code_origin,
     )

@@ -233,7 +233,8 @@ def validator_op(
         try:
             verdict, calls = run_step(
                 context, context.resources.llm, definition, step, {"draft": state.draft},
-                review_kind="validator",
+                review_kind="validator" if state.draft.revision < state.max_revisions
+                else "final",
             )
         except ReviewPending as pending:
             yield from awaiting(context, pending.review_id)

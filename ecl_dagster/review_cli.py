@@ -32,7 +32,7 @@ from ecl_dagster.awaiting import (
     review_book,
 )
 from ecl_dagster.continuation import can_queue
-from ecl_dagster.resume import record_answer, resume
+from ecl_dagster.resume import NotResumable, record_answer, resume
 
 __all__ = ["add_review_parser", "review"]
 
@@ -43,7 +43,8 @@ def add_review_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
     actions = parser.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="reviews, newest first")
     listing.add_argument("--state", choices=["awaiting", "answered", "resumed"])
-    listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.add_argument("--limit", type=_positive, default=20,
+                         help="at most this many (default 20)")
     for name, text in [("show", "what to review and how to answer"),
                        ("resume", "execute the continuation of an answered review here")]:
         actions.add_parser(name, help=text).add_argument("review_id")
@@ -54,6 +55,12 @@ def add_review_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         answer.add_argument("review_id")
         answer.add_argument("--feedback", default="", required=name == "revise",
                             help="what to change (revise), or a note or the reason")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def _list(reviews: list[Review], out: TextIO) -> None:
@@ -80,6 +87,8 @@ def _show(review: Review, out: TextIO) -> None:
             out.write(f"feedback: {review.feedback}\n")
     if review.resume_run_id is not None:
         out.write(f"continued by: run {review.resume_run_id} ({review.resumed_by})\n")
+    if review.resume_error is not None:
+        out.write(f"not continued by the review sensor: {review.resume_error}\n")
     out.write(f"\nto review:\n{review.subject}\n")
     if review.answer is None:
         out.write(f"\nanswer with:\n{answer_commands(review)}\n")
@@ -102,7 +111,7 @@ def review(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
     book = review_book(instance)
     try:
         if args.action == "list":
-            _list(book.reviews(args.state, limit=max(args.limit, 1)), out)
+            _list(book.reviews(args.state, limit=args.limit), out)
             return 0
         if args.action == "show":
             _show(book.get(args.review_id), out)
@@ -118,19 +127,23 @@ def review(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
         return 2
 
 
-def _resume(instance: dg.DagsterInstance, ref: str, out: TextIO, err: TextIO) -> int:
+def _resume(instance: dg.DagsterInstance, ref: str, out: TextIO, err_out: TextIO) -> int:
     from ecl_dagster.definitions import job_by_name  # loads the code location: only here
 
     book = review_book(instance)
     found = book.get(ref)
     if found.answer is None:
-        err.write(f"ecl: review {found.id} has no answer yet; answer it first\n")
+        err_out.write(f"ecl: review {found.id} has no answer yet; answer it first\n")
         return 2
-    run = resume(instance, book, found, job_by_name(found.workflow), by="cli")
+    try:
+        run = resume(instance, book, found, job_by_name(found.workflow), by="cli")
+    except NotResumable as err:
+        err_out.write(f"ecl: review {found.id}: {err}\n")
+        return 2
     if run is None:
         stored = book.get(found.id)
-        err.write(f"ecl: review {found.id} is continued already by run {stored.resume_run_id} "
-                  f"({stored.resumed_by})\n")
+        err_out.write(f"ecl: review {found.id} is continued already by run "
+                      f"{stored.resume_run_id} ({stored.resumed_by})\n")
         return 2
     out.write(f"run {run.run_id} (continues {found.run_id[:8]}): {run.status.value}\n")
     if run.tags.get(REVIEW_STATE_TAG) == "awaiting":

@@ -170,7 +170,8 @@ def run_step(
     ``step_key`` names the run in the journal, log lines and artifacts; by default the
     Dagster step's key (a mapped op's item passes ``<op>[<mapping key>]``). Safe to call
     from several threads of one op once ``llm.llm`` is built. A step that awaits answers
-    asks its reviews as ``review_kind`` (``validator`` inside a revision loop).
+    asks its reviews as ``review_kind`` (``validator`` inside a revision loop, ``final`` at
+    its last level).
 
     Raises:
         dg.Failure: For errors a retry cannot fix (see the module docstring).

@@ -1,15 +1,15 @@
 """The durable side of reviews: the ``ecl_reviews`` table in ECL's database.
 
-Every change is one conditional UPDATE, so that two processes cannot both win: an answer
-is stored only while none is (the first answer wins, the second is refused naming it), and
-a continuation is claimed only while no run holds the claim (a lineage resumes once, even if
-the daemon dies between the answer and the resume: the claimed run id stays in the row).
+A review is one INSERT per lineage and step, and every later change one conditional UPDATE,
+so that two processes cannot both win: an answer is stored only while none is (the first
+answer wins, the second is refused naming it), and a continuation is claimed only while no
+run holds the claim (a lineage resumes once, even if the daemon dies between the answer and
+the resume: the claimed run id stays in the row).
 Rows are never deleted: they are the audit of who answered what, and when.
 """
 
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,7 @@ _reviews = sa.Table(
     sa.Column("resume_run_id", sa.String(64), nullable=True),
     sa.Column("resumed_by", sa.String(16), nullable=True),
     sa.Column("resumed_at", sa.Float, nullable=True),
+    sa.Column("resume_error", sa.Text, nullable=True),
     sa.UniqueConstraint("lineage", "step_key", name="ecl_reviews_lineage_step"),
 )
 _TIMES = ("asked_at", "deadline", "answered_at", "resumed_at")
@@ -227,6 +228,26 @@ class ReviewBook:
             return _review(conn.execute(
                 sa.select(_reviews).where(_reviews.c.id == review_id)).one())
 
+    def take_over(self, review_id: str, run_id: str, by: str) -> bool:
+        """Move an unfinished claim of ``run_id`` to ``by``; whether it moved."""
+        with self._engine.begin() as conn:
+            moved = conn.execute(
+                sa.update(_reviews)
+                .where(_reviews.c.id == review_id, _reviews.c.resume_run_id == run_id,
+                       _reviews.c.resumed_at.is_(None))
+                .values(resumed_by=by)
+            )
+        return moved.rowcount == 1
+
+    def give_up(self, review_id: str, reason: str) -> None:
+        """Record why the review sensor will not continue this review's run.
+
+        ``to_resume`` leaves it out from then on; ``ecl review show`` says why.
+        """
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(_reviews).where(_reviews.c.id == review_id)
+                         .values(resume_error=reason[:2000]))
+
     def mark_resumed(self, review_id: str, now: float | None = None) -> None:
         """Record that the claimed continuation was submitted or started."""
         with self._engine.begin() as conn:
@@ -240,21 +261,16 @@ class ReviewBook:
         """Answered reviews whose continuation is not yet submitted.
 
         Unclaimed ones, and those claimed by ``by`` whose submission did not finish (the
-        claimer died between its claim and the submission).
+        claimer died between its claim and the submission); not those given up on
+        (``give_up``).
         """
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(_reviews).where(
                 _reviews.c.answer.is_not(None),
                 _reviews.c.resumed_at.is_(None),
+                _reviews.c.resume_error.is_(None),
                 sa.or_(_reviews.c.resume_run_id.is_(None), _reviews.c.resumed_by == by),
             ).order_by(_reviews.c.answered_at))
-            return [_review(r) for r in rows]
-
-    def of_runs(self, run_ids: Iterable[str]) -> list[Review]:
-        """The reviews asked by any of ``run_ids``, oldest first."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(sa.select(_reviews).where(_reviews.c.run_id.in_(list(run_ids)))
-                                .order_by(_reviews.c.asked_at))
             return [_review(r) for r in rows]
 
 

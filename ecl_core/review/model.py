@@ -2,7 +2,8 @@
 
 A review step asks once per run lineage and step (architecture.md: "a review step is a
 promise"). A loop's validator may be approved, sent back for revision with feedback, or
-rejected; a gate between two steps may be approved or rejected. Approve and revise become a
+rejected; at the loop's last level (``final``: no revision left) and as a gate between two
+steps it may be approved or rejected. Approve and revise become a
 ``Critique`` exactly like a model's, so the reviser cannot tell a person from a model.
 """
 
@@ -29,17 +30,21 @@ __all__ = [
     "iso_utc",
 ]
 
-ReviewKind = Literal["validator", "gate"]
+ReviewKind = Literal["validator", "final", "gate"]
 Answer = Literal["approve", "reject", "revise"]
 AtDeadline = Literal["approve", "reject", "fail"]
 ReviewState = Literal["awaiting", "answered", "resumed"]
 ANSWERS: dict[ReviewKind, tuple[Answer, ...]] = {
     "validator": ("approve", "revise", "reject"),
+    "final": ("approve", "reject"),
     "gate": ("approve", "reject"),
 }
-"""The answers each kind of review takes: only a loop's validator can ask for a revision."""
+"""The answers each kind of review takes: only a loop's validator with a revision left can
+ask for one (a revise at the last level would only end the loop in MaxRevisionsExceeded)."""
 MAX_FEEDBACK_CHARS = 10_000
 """Feedback goes to the reviser's prompt beside a draft of at most 2,000 characters."""
+_KIND_TEXT = {"validator": "a loop's validator", "final": "the loop's last level, no revision "
+              "left", "gate": "a gate"}
 DEADLINE_ANSWERER = "deadline"
 """``answered_by`` of an answer given by a review's policy at its deadline."""
 
@@ -59,10 +64,13 @@ class Review(BaseModel):
         run_id: The run that asked; its continuation re-executes it from ``step_key``.
         answer: ``approve``, ``reject``, ``revise``, or ``expired`` (its deadline passed
             with policy ``fail``); None while it awaits an answer.
-        answered_by: A CLI user (``user@host``), an inbox file (``file:<name>``), or
-            ``deadline``.
+        kind: ``validator`` (a loop's, with a revision left), ``final`` (a loop's last
+            level) or ``gate``; it decides the answers taken (``ANSWERS``).
+        answered_by: A CLI user (``cli:<user>@<host>``), an inbox file (``file:<name>``),
+            or ``deadline``.
         resume_run_id: The run that continues the lineage after the answer.
         resumed_by: ``sensor`` (through the run queue) or ``cli`` (in the CLI's process).
+        resume_error: Why the review sensor will not continue the run (the CLI still may).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -84,6 +92,7 @@ class Review(BaseModel):
     resume_run_id: str | None = None
     resumed_by: str | None = None
     resumed_at: datetime | None = None
+    resume_error: str | None = None
 
     @property
     def state(self) -> ReviewState:
@@ -144,7 +153,7 @@ def check_feedback(review: Review, answer: str, feedback: str) -> str:
     """
     if answer not in review.answers:
         raise ECLValidationError("answer refused", [FieldError(
-            "answer", f"is {answer!r}; review {review.id} ({review.kind}) takes "
+            "answer", f"is {answer!r}; review {review.id} ({_KIND_TEXT[review.kind]}) takes "
             + ", ".join(review.answers))])
     text = feedback.strip()
     problem = None

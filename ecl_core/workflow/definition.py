@@ -58,7 +58,6 @@ __all__ = [
     "input_model",
     "load_workflow",
     "load_workflows",
-    "op_names",
     "topological_order",
     "validate",
 ]
@@ -238,8 +237,8 @@ def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinit
 
     Raises:
         WorkflowValidationError: Any file is invalid, two files share a workflow id, or two
-            workflows compile to an op of the same name (``op_names``); the problems of
-            every file are listed.
+            workflows share a step id (their ops would share a name); the problems of every
+            file are listed.
     """
     workflows, problems = [], []
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
@@ -255,34 +254,16 @@ def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinit
                                 rule="two files define this workflow id"))
     owners: dict[str, str] = {}
     for workflow in workflows:
-        for name in op_names(workflow):
-            owner = owners.setdefault(name, workflow.id)
+        for step in workflow.steps:
+            owner = owners.setdefault(step.id, workflow.id)
             if owner != workflow.id:
                 problems.append(Problem(
-                    file=workflow.source, step=f"op '{name}'",
-                    rule=f"workflow '{owner}' has an op of that name too; op names are unique "
-                    "in a code location (Dagster's rule): rename the step"))
+                    file=workflow.source, step=f"step '{step.id}'",
+                    rule=f"workflow '{owner}' has a step with this id too; ops are named by "
+                    "step id and Dagster wants op names unique in a code location: rename it"))
     if problems:
         raise WorkflowValidationError(problems)
     return workflows
-
-
-def op_names(workflow: WorkflowDefinition) -> list[str]:
-    """The names of the ops a workflow compiles to.
-
-    A step's id; for a revision loop ``<validator>_0`` .. ``<validator>_<n>`` and
-    ``<reviser>_1`` .. ``<reviser>_<n>``.
-    """
-    names = []
-    bounds = {loop.validator: (0, loop.max_iterations or 0) for loop in workflow.loops()}
-    bounds.update({loop.reviser: (1, loop.max_iterations or 0) for loop in workflow.loops()})
-    for step in workflow.steps:
-        if step.id in bounds:
-            first, last = bounds[step.id]
-            names += [f"{step.id}_{level}" for level in range(first, last + 1)]
-        else:
-            names.append(step.id)
-    return names
 
 
 def input_model(workflow: WorkflowDefinition) -> type[BaseModel]:
@@ -301,10 +282,11 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
     transition ends that name steps; no dependency cycle; every revision loop bounded by
     1 to 10 iterations and by its reviser's revision limit; JMESPath conditions that
     parse; an importable input model; a step's ``config`` that fits its type's
-    ``config_model``. Shapes the Dagster compiler builds: a loop's entry
-    and reviser write a Draft and its validator a Critique; ``for_each`` names a field
-    of its dependency's output and follows a plain step; nothing depends on a reviser;
-    conditionals run between plain steps.
+    ``config_model``; steps that await a person's answer ordered one after another.
+    Shapes the Dagster compiler builds: a loop's entry and reviser write a Draft and its
+    validator a Critique; ``for_each`` names a field of its dependency's output and
+    follows a plain step; nothing depends on a reviser; conditionals run between plain
+    steps.
 
     Raises:
         WorkflowValidationError: Every broken rule, each with file, step and rule.
@@ -364,6 +346,11 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
     cycle = _find_cycle(ids, [e for e in workflow.edges() if e[0] in known and e[1] in known])
     if cycle:
         problem("steps " + " -> ".join(f"'{s}'" for s in cycle), "dependency cycle")
+    else:
+        for first, second in _unordered_reviews(workflow, registry):
+            problem(f"steps '{first}' and '{second}'",
+                    "both await a person's answer and neither comes after the other; a run "
+                    "waits for one review at a time: make one depend on the other")
     if problems:
         raise WorkflowValidationError(problems)
 
@@ -415,6 +402,33 @@ def _awaits_answer(registry: StepRegistry, type_name: str) -> bool:
         return registry.get(type_name).awaits_answer
     except ConfigError:
         return False  # reported as an unknown step type
+
+
+def _unordered_reviews(
+    workflow: WorkflowDefinition, registry: StepRegistry
+) -> list[tuple[str, str]]:
+    """Pairs of steps that await answers with no path between them.
+
+    A run could then wait on two reviews, and the continuation from one would not run the
+    other's branch.
+    """
+    waiting = [s.id for s in workflow.steps if _awaits_answer(registry, s.type)]
+    after: dict[str, set[str]] = {s.id: set() for s in workflow.steps}
+    for source, target in workflow.edges():
+        if source in after:
+            after[source].add(target)
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in after.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    return [(a, b) for i, a in enumerate(waiting) for b in waiting[i + 1:]
+            if b not in reachable(a) and a not in reachable(b)]
 
 
 def _config_problems(step: StepDefinition, registry: StepRegistry) -> list[str]:

@@ -222,3 +222,50 @@ def test_a_review_step_that_cannot_work_is_refused_on_load(step, rule):
         validate(_workflow(step), default_registry())
     assert any(rule in str(p) and "step 'r'" in str(p) for p in caught.value.problems), [
         str(p) for p in caught.value.problems]
+
+
+def test_two_reviews_that_could_wait_at_once_are_refused():
+    workflow = WorkflowDefinition.model_validate({
+        "id": "w", "name": "W", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "source": "workflows/w.yaml",
+        "steps": [
+            {"id": "g", "type": "generate"},
+            {"id": "legal", "type": "human_review", "depends_on": ["g"]},
+            {"id": "style", "type": "human_review", "depends_on": ["g"]},
+            {"id": "after", "type": "human_review", "depends_on": ["legal", "style"]},
+        ],
+    })
+    with pytest.raises(WorkflowValidationError) as caught:
+        validate(workflow, default_registry())
+    assert [str(p) for p in caught.value.problems] == [
+        "workflows/w.yaml: steps 'legal' and 'style': both await a person's answer and neither "
+        "comes after the other; a run waits for one review at a time: make one depend on the "
+        "other"
+    ]
+
+
+def test_the_loops_last_level_takes_approve_or_reject(book):
+    review = _ask(book, kind="final")
+    with pytest.raises(ValidationError, match="the loop's last level, no revision left"):
+        book.answer(review.id, "revise", "cli:alice@host", "one more")
+    assert book.get(review.id).state == "awaiting"
+
+
+def test_a_review_given_up_on_is_not_offered_to_the_sensor_again(book):
+    review = _ask(book)
+    book.answer(review.id, "approve", "cli:alice@host")
+    book.give_up(review.id, "its run abc was executed outside the run queue")
+    assert book.to_resume("sensor") == []
+    assert book.get(review.id).resume_error == "its run abc was executed outside the run queue"
+    assert book.claim_resume(review.id, "run-c", "cli").resumed_by == "cli"  # the CLI still may
+
+
+def test_an_unsubmitted_claim_can_be_taken_over_once(book):
+    review = _ask(book)
+    book.answer(review.id, "approve", "cli:alice@host")
+    book.claim_resume(review.id, "run-s", "sensor")
+    assert not book.take_over(review.id, "run-other", "cli")
+    assert book.take_over(review.id, "run-s", "cli")
+    assert book.get(review.id).resumed_by == "cli"
+    book.mark_resumed(review.id)
+    assert not book.take_over(review.id, "run-s", "sensor")

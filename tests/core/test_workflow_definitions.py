@@ -206,14 +206,14 @@ def test_one_bad_file_fails_the_folder_with_its_name(tmp_path):
     assert all(p.file.endswith("bad.yaml") for p in caught.value.problems)
 
 
-def test_two_workflows_compiling_to_the_same_op_name_are_refused(tmp_path):
+def test_two_workflows_sharing_a_step_id_are_refused(tmp_path):
     (tmp_path / "a.yaml").write_text((ROOT / "workflows" / "critique_revise.yaml").read_text())
     (tmp_path / "b.yaml").write_text(
         "id: b\nname: B\ninput: ecl_core.workflow.builtin:CritiqueReviseInput\n"
-        "steps: [{id: critique_draft_2, type: generate}, {id: other, type: generate}]\n"
+        "steps: [{id: critique_draft, type: generate}, {id: other, type: generate}]\n"
     )
     with pytest.raises(WorkflowValidationError) as caught:
         load_workflows(tmp_path, REGISTRY)
     (problem,) = caught.value.problems
-    assert problem.file.endswith("b.yaml") and problem.step == "op 'critique_draft_2'"
-    assert "workflow 'critique_revise' has an op of that name too" in problem.rule
+    assert problem.file.endswith("b.yaml") and problem.step == "step 'critique_draft'"
+    assert "workflow 'critique_revise' has a step with this id too" in problem.rule

@@ -1,7 +1,6 @@
 """A person in the loop on the production setup: Postgres, the daemon as a process, runs
 launched through the queue, answers from the real ``ecl`` CLI."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 from processes import daemon, launch, run_worker_pid, wait_for
+
+from ecl_core.review.book import ReviewBook
+from ecl_dagster.ecl_db import ecl_db_url
 
 from jobrun import anthropic_llm, failure_text, stored_outputs
 from messages_api import Reply
@@ -126,11 +128,12 @@ def test_review_revise_approve_and_a_deadline_through_the_daemon(
         assert "ReviewRejected" in failure
         assert "rejected by deadline: the review timed out at its deadline" in failure
 
-    # the daemon is down between the answer and the resume
+    # The daemon is down between the answer and the resume, and its sensor had claimed the
+    # continuation without creating it: the claim survives, and is finished after the restart.
     approve = _ecl("review", "approve", second.tags["ecl/review_id"])
     assert approve.returncode == 0, approve.stderr
-    time.sleep(6)
-    assert _children(instance, second.run_id) == []
+    book = ReviewBook(ecl_db_url(instance))
+    claimed = book.claim_resume(second.tags["ecl/review_id"], str(uuid.uuid4()), "sensor")
 
     with daemon(tmp_path / "daemon.log"):
         third = wait_for(
@@ -138,6 +141,7 @@ def test_review_revise_approve_and_a_deadline_through_the_daemon(
             lambda: _continuation(instance, second.run_id, dg.DagsterRunStatus.SUCCESS),
             timeout_s=90,
         )
+        assert third.run_id == claimed.resume_run_id
         time.sleep(12)  # two more sensor ticks: nothing resumes twice
         assert len(_children(instance, second.run_id)) == 1
         assert len(_children(instance, first_id)) == 1
@@ -148,4 +152,3 @@ def test_review_revise_approve_and_a_deadline_through_the_daemon(
     assert len(revise_calls) == 1  # the lineage's one revision, paid once
     status = _ecl("review", "list")
     assert status.stdout.count("resumed") == 3, status.stdout
-    assert os.environ["DAGSTER_HOME"]

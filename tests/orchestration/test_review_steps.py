@@ -206,6 +206,8 @@ def _tick(instance) -> str:
         ('{"review": "0123456789ab", "answer": "approve"}', "no review '0123456789ab'"),
         ('{"review": "REVIEW", "answer": "approve", "feedback": "' + "x" * 70_000 + '"}',
          "has 70,063 bytes; the limit is 65,536"),
+        ('{"review": "REVIEW", "answer": "approve", "by": "eve\\u001b[2J"}',
+         "by: must be at most 200 characters with no control characters"),
     ],
 )
 def test_a_malformed_answer_file_is_refused_with_its_reason(
@@ -291,7 +293,7 @@ def test_a_gate_between_steps_from_a_shell(home, tmp_path):
     revise = _shell(str(bin_dir / "ecl"), "review", "revise", review_id, "--feedback", "more",
                     env=env)
     assert revise.returncode == 2
-    assert f"answer: is 'revise'; review {review_id} (gate) takes approve, reject" in (
+    assert f"answer: is 'revise'; review {review_id} (a gate) takes approve, reject" in (
         revise.stderr)
     assert _shell(str(bin_dir / "ecl"), "review", "approve", review_id, env=env).returncode == 0
     resumed = _shell(str(bin_dir / "ecl"), "review", "resume", review_id, env=env)
@@ -303,3 +305,40 @@ def test_a_gate_between_steps_from_a_shell(home, tmp_path):
     assert "succeeded  gate_final" in status.stdout
     assert "gate_write" not in status.stdout  # loaded from the parent run, not run again
     assert "final draft:\n" + TOPIC in status.stdout
+
+
+def test_with_no_revision_left_a_person_can_approve_or_reject_only(
+    messages_api, api_key, instance, capsys
+):
+    messages_api.script([draft_text(0)])
+    review_id = _start(instance, messages_api, max_revisions=0).tags["ecl/review_id"]
+
+    code, _, err = _ecl(capsys, "review", "revise", review_id, "--feedback", "more")
+
+    assert code == 2
+    assert "(the loop's last level, no revision left) takes approve, reject" in err
+    code, out, _ = _ecl(capsys, "review", "show", review_id)
+    assert "answers: approve, reject" in out
+
+
+@pytest.mark.parametrize(
+    ("status", "tags", "reason"),
+    [
+        (dg.DagsterRunStatus.STARTED, {}, "is still STARTED; it is continued once it has ended"),
+        (dg.DagsterRunStatus.FAILURE, {}, "ended FAILURE, not awaiting this review: re-execute "
+                                          "it from failure"),
+    ],
+)
+def test_a_run_that_has_not_ended_awaiting_its_review_is_not_continued(
+    instance, capsys, status, tags, reason
+):
+    run = instance.add_run(dg.DagsterRun(job_name="reviewed_draft", status=status, tags=tags))
+    book = ReviewBook(ecl_db_url(instance))
+    review = book.ask(lineage=run.run_id, step_key="review_draft_0", run_id=run.run_id,
+                      workflow="reviewed_draft", kind="validator", subject="draft")
+    assert _ecl(capsys, "review", "approve", review.id)[0] == 0
+
+    code, _, err = _ecl(capsys, "review", "resume", review.id)
+
+    assert code == 2 and reason in err
+    assert book.get(review.id).resume_run_id is None  # nothing claimed

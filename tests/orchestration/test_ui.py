@@ -5,6 +5,9 @@ go to ``$ECL_TEST_ARTIFACTS/ui`` (default ``test-artifacts/ui`` in the project).
 """
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +162,43 @@ def test_the_catalog_shows_the_migration_asset_graph(stack, page):
     _open(page, f'{stack.web_url}/asset-groups~group%3A"migration"')  # the group's lineage
     expect(page.get_by_text("migration_delivery", exact=True).first).to_be_visible()
     _shot(page, "catalog-2-migration-lineage")
+
+
+def _continuation(stack, parent: str) -> str | None:
+    children = _column(stack, "SELECT run_id FROM run_tags WHERE key = :k AND value = :p",
+                       k="dagster/parent_run_id", p=parent)
+    finished = [c for c in children if _column(
+        stack, "SELECT status FROM runs WHERE run_id = :r", r=c) == ["SUCCESS"]]
+    return finished[0] if finished else None
+
+
+def test_a_review_shows_in_the_ui_and_an_answer_from_a_shell_resumes_it(
+    stack, stack_api, page
+):
+    config = ("ops:\n  write_draft:\n    config:\n      topic: Bread at altitude\n"
+              "      max_revisions: 1\n")
+    run_id = _launch(page, stack, config, "review", job="reviewed_draft")
+    _wait_for_status(page, "Success")  # ended awaiting review: not a crash
+    expect(page.get_by_text("ecl/review_state: awaiting").first).to_be_visible()
+    _shot(page, "review-2-run-awaiting")
+    _expect_markdown_metadata(page, "to_review", STACK_DRAFT)
+    _shot(page, "review-3-draft-to-review")
+    page.keyboard.press("Escape")
+    (review_id,) = _column(stack, "SELECT value FROM run_tags WHERE run_id = :r AND key = :k",
+                           r=run_id, k="ecl/review_id")
+    _expect_markdown_metadata(page, "answer_with", f"ecl review approve {review_id}")
+
+    answer = subprocess.run(
+        [str(Path(sys.executable).with_name("ecl")), "review", "approve", review_id],
+        env=stack.env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert answer.returncode == 0, answer.stderr
+    deadline = time.monotonic() + 90
+    while (resumed := _continuation(stack, run_id)) is None:
+        assert time.monotonic() < deadline, "the review sensor did not resume the run"
+        time.sleep(1)
+
+    _open(page, f"{stack.web_url}/runs/{resumed}")
+    _wait_for_status(page, "Success")
+    _expect_markdown_metadata(page, "text", STACK_DRAFT)
+    _shot(page, "review-4-approved-draft")
