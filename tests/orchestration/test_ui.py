@@ -179,11 +179,17 @@ def test_a_review_shows_in_the_ui_and_an_answer_from_a_shell_resumes_it(
               "      max_revisions: 1\n")
     run_id = _launch(page, stack, config, "review", job="reviewed_draft")
     _wait_for_status(page, "Success")  # ended awaiting review: not a crash
-    expect(page.get_by_text("ecl/review_state: awaiting").first).to_be_visible()
-    _shot(page, "review-2-run-awaiting")
+    _open(page, page.url)  # the review's tags were added during the run
+    page.get_by_role("button", name="View tags and config").click()
+    expect(page.get_by_role("dialog")).to_contain_text("ecl/review_state")
+    expect(page.get_by_role("dialog")).to_contain_text("awaiting")
+    _shot(page, "review-2-run-awaiting-tags")
+    page.get_by_role("dialog").get_by_role("button", name="OK").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
     _expect_markdown_metadata(page, "to_review", STACK_DRAFT)
     _shot(page, "review-3-draft-to-review")
     page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
     (review_id,) = _column(stack, "SELECT value FROM run_tags WHERE run_id = :r AND key = :k",
                            r=run_id, k="ecl/review_id")
     _expect_markdown_metadata(page, "answer_with", f"ecl review approve {review_id}")
