@@ -5,7 +5,9 @@ says ``review_architecture``; otherwise it approves at once. Unanswered, the ass
 materialized: it records an observation with the design to read and the commands that
 answer it, the run ends awaiting review (``ecl_dagster.awaiting``) and the assets after it
 are skipped. The review sensor, or ``ecl review resume``, continues the run from this asset;
-a rejection fails it with ``ReviewRejected``, and nothing after it is written.
+a rejection fails it with ``ReviewRejected``, and nothing after it is written. The plan
+checks the approval itself (``require_approval``), so a run that selects the plan alone
+cannot pass the gate by leaving it out.
 """
 
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from ecl_dagster.assets.settings import MIGRATION_GROUP, MIGRATION_REQUESTS
 from ecl_dagster.awaiting import awaiting_metadata, review_desk
 from ecl_dagster.step_execution import failure
 
-__all__ = ["architecture_approval"]
+__all__ = ["architecture_approval", "require_approval"]
 
 
 @dg.asset(
@@ -61,3 +63,30 @@ def architecture_approval(
     except ReviewRejected as err:
         raise failure(err, {"review_id": review.id}) from err
     yield dg.Output(verdict, metadata={"review": review.answered(), "review_id": review.id})
+
+
+def _latest_storage_id(context: dg.AssetExecutionContext, asset: str) -> int | None:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset),
+                              asset_partitions=[context.partition_key]),
+        limit=1,
+    ).records
+    return records[0].storage_id if records else None
+
+
+def require_approval(context: dg.AssetExecutionContext) -> None:
+    """Check that this partition's architecture was approved after it was last written.
+
+    Raises:
+        dg.Failure: No approval of the latest ``architecture_design`` (final: no retry).
+    """
+    design = _latest_storage_id(context, "architecture_design")
+    approval = _latest_storage_id(context, "architecture_approval")
+    if design is None or approval is None or approval < design:
+        raise dg.Failure(
+            description=f"the architecture of {context.partition_key!r} is not approved: the "
+            "request asks for review_architecture, so materialize architecture_approval (a "
+            "person approves it) before migration_plan",
+            metadata={"partition": context.partition_key},
+            allow_retries=False,
+        )

@@ -29,6 +29,7 @@ from ecl_core.migration.intake import MigrationIntake
 from ecl_core.migration.prompting import document_variables
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.step import LLM_RETRY_POLICY
+from ecl_dagster.assets.approval import require_approval
 from ecl_dagster.assets.documents import (
     Written,
     check_results,
@@ -156,6 +157,8 @@ def migration_plan(
     architecture_design: ArchitectureDesign,
 ) -> Iterator[Any]:
     """Plan the migration in phases, once the architecture is approved (``approval``)."""
+    if migration_intake.request.review_architecture:
+        require_approval(context)
     variables = document_variables(
         migration_intake,
         {"analysis": codebase_analysis.markdown(), "architecture": architecture_design.markdown()},

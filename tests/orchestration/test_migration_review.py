@@ -15,6 +15,7 @@ from analysis import (
     make_codebase,
     materialize,
     materialized,
+    migration_job,
     script_passing,
 )
 from jobrun import anthropic_llm
@@ -78,3 +79,22 @@ def test_a_rejected_architecture_ends_the_analysis_with_the_reason(
     text = failure.dagster_event.step_failure_data.user_failure_data.description
     assert text == (f"ReviewRejected: review {review.id} was rejected by cli:alice@host: "
                     "Rust is the wrong target for this team.")
+
+
+def test_the_plan_alone_is_refused_until_the_architecture_is_approved(
+    instance, documents, api_key, tmp_path
+):
+    run, _ = _stop_at_the_review(instance, documents, tmp_path, "skipping")
+
+    alone = dg.execute_job(
+        dg.reconstructable(migration_job), instance, tags={"dagster/partition": "skipping"},
+        asset_selection=[dg.AssetKey("migration_plan")],
+        run_config={"resources": {"llm": {"config": anthropic_llm(documents.server)}}},
+        raise_on_error=False,
+    )
+
+    assert not alone.success
+    (failure,) = instance.all_logs(alone.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    text = failure.dagster_event.step_failure_data.user_failure_data.description
+    assert text.startswith("the architecture of 'skipping' is not approved")
+    assert documents.asked.count("migration_plan") == 0
