@@ -62,16 +62,15 @@ def answer_commands(review: Review) -> str:
             f"`{inbox}` into the review inbox.")
 
 
-def awaiting_metadata(context: dg.OpExecutionContext, review_id: str) -> dict[str, Any]:
-    """Tag the run as awaiting ``review_id``, log it, and return what the UI shows of it."""
-    review = review_book(context.instance).get(review_id)
+def awaiting_metadata(context: dg.OpExecutionContext, review: Review) -> dict[str, Any]:
+    """Tag the run as awaiting ``review``, log it, and return what the UI shows of it."""
     context.instance.add_run_tags(
         context.run_id, {REVIEW_STATE_TAG: "awaiting", REVIEW_ID_TAG: review.id}
     )
     context.log.info(
         f"Awaiting review {review.id}: this run ends here, holding no process; an answer "
-        f"resumes it from {review.step_key}. Answer with `ecl review approve|"
-        f"{'revise|' if 'revise' in review.answers else ''}reject {review.id}`."
+        f"resumes it from {review.step_key}. Answer with `ecl review "
+        f"{'|'.join(review.answers)} {review.id}`."
     )
     return {
         "review_id": review.id,
@@ -85,8 +84,6 @@ def awaiting_metadata(context: dg.OpExecutionContext, review_id: str) -> dict[st
 
 def awaiting(context: dg.OpExecutionContext, review_id: str) -> Iterator[Any]:
     """End an op awaiting ``review_id``: tag the run, log it, emit ``pending`` only."""
-    metadata = awaiting_metadata(context, review_id)
-    yield dg.Output(
-        review_book(context.instance).get(review_id), output_name=PENDING_OUTPUT,
-        metadata=metadata,
-    )
+    review = review_book(context.instance).get(review_id)
+    yield dg.Output(review, output_name=PENDING_OUTPUT,
+                    metadata=awaiting_metadata(context, review))

@@ -31,9 +31,10 @@ from ecl_core.workflow.definition import (
     topological_order,
 )
 from ecl_dagster.analyze import add_analyze_parser, analyze
-from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, REVIEW_TAGS
+from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
+from ecl_dagster.continuation import inherited_tags
 from ecl_dagster.jobs import workflows_dir
-from ecl_dagster.orphans import WORKER_HOST_TAG, mark_orphan_failed, run_worker
+from ecl_dagster.orphans import mark_orphan_failed, run_worker
 from ecl_dagster.review_cli import add_review_parser, review
 
 __all__ = ["main", "reexecute", "run_status"]
@@ -167,10 +168,10 @@ def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> st
     """Re-execute ``run_id`` in this process, from failure or every step; return the new run.
 
     The new run keeps the parent's run config and tags (the partition of an asset run among
-    them), as the UI's re-execution does; Python's ``execute_job`` would drop them. Only
-    ``ecl/worker_host`` is not kept: the new run executes here, and the LLM resource tags it
-    with this host (a kept tag would name the parent's host, which the resource does not
-    overwrite); nor are the parent's review tags. A run still STARTED whose worker is gone
+    them), as the UI's re-execution does; Python's ``execute_job`` would drop them. Not kept
+    (``continuation.inherited_tags``): ``ecl/worker_host`` (the new run executes here, and
+    the LLM resource tags it with this host), the parent's review tags, and the tags Dagster
+    leaves out of a retry (failure reason, retry number). A run still STARTED whose worker is gone
     from this host (``ecl_dagster.orphans``) is first marked failed, with the reason in its
     event log.
 
@@ -199,12 +200,8 @@ def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> st
     job = dg.build_reconstructable_job(
         "ecl_dagster.definitions", "job_by_name", reconstructable_args=(parent.job_name,)
     )
-    tags = {
-        key: value for key, value in parent.tags.items()
-        if key != WORKER_HOST_TAG and key not in REVIEW_TAGS
-    }
     result = dg.execute_job(
-        job, instance, run_config=parent.run_config, tags=tags,
+        job, instance, run_config=parent.run_config, tags=inherited_tags(parent),
         reexecution_options=options, raise_on_error=False,
     )
     return result.run_id

@@ -27,9 +27,18 @@ from dagster._core.storage.tags import (
 from ecl_dagster.awaiting import REVIEW_TAGS
 from ecl_dagster.orphans import WORKER_HOST_TAG
 
-__all__ = ["can_queue", "create_continuation", "execute_here", "submit"]
+__all__ = ["can_queue", "create_continuation", "execute_here", "inherited_tags", "submit"]
 
 _NOT_INHERITED = {*TAGS_TO_MAYBE_OMIT_ON_RETRY, *REVIEW_TAGS, WORKER_HOST_TAG}
+
+
+def inherited_tags(parent: dg.DagsterRun) -> dict[str, str]:
+    """The tags a re-execution of ``parent`` keeps.
+
+    All but the review's, the worker host's, and those Dagster leaves out of a retry
+    (failure reason, retry number...).
+    """
+    return {k: v for k, v in parent.tags.items() if k not in _NOT_INHERITED}
 
 
 def can_queue(parent: dg.DagsterRun) -> bool:
@@ -46,8 +55,8 @@ def create_continuation(
 ) -> dg.DagsterRun:
     """Create (not start) run ``run_id``: ``parent`` re-executed from ``step_key`` on.
 
-    It keeps the parent's run config, its op or asset selection, its tags (not the review's,
-    nor those Dagster leaves out of a retry), and its code-location origin when it has one. If the
+    It keeps the parent's run config, its op or asset selection, its tags
+    (``inherited_tags``), and its code-location origin when it has one. If the
     run exists already (a claim whose submission was cut short), it is returned as it is.
     """
     existing = instance.get_run_by_id(run_id)
@@ -57,7 +66,7 @@ def create_continuation(
         instance, job, parent.run_config, parent, [f"{step_key}*"]
     )
     root = parent.root_run_id or parent.run_id
-    tags = {k: v for k, v in parent.tags.items() if k not in _NOT_INHERITED}
+    tags = inherited_tags(parent)
     tags.update({PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: root})
     if parent.asset_selection:  # as execute_job does: a Materialize of some assets stays so
         job = job.get_subset(op_selection=None, asset_selection=parent.asset_selection)

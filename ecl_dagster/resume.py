@@ -128,7 +128,5 @@ def resume(
     instance.add_run_tags(parent.run_id, {REVIEW_STATE_TAG: "resumed"})
     if by == "sensor":
         submit(instance, run)  # then marked: a sensor dying in between submits it next tick
-        book.mark_resumed(review.id)
-        return run
     book.mark_resumed(review.id)
-    return execute_here(instance, run)
+    return run if by == "sensor" else execute_here(instance, run)

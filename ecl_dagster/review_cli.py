@@ -24,6 +24,7 @@ from typing import TextIO
 import dagster as dg
 
 from ecl_core.errors import ReviewAnswerRefused, ValidationError
+from ecl_core.review.book import ReviewBook
 from ecl_core.review.model import Review, iso_utc
 from ecl_dagster.awaiting import (
     REVIEW_ID_TAG,
@@ -117,7 +118,7 @@ def review(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
             _show(book.get(args.review_id), out)
             return 0
         if args.action == "resume":
-            return _resume(instance, args.review_id, out, err)
+            return _resume(instance, book, args.review_id, out, err)
         by = f"cli:{getpass.getuser()}@{socket.gethostname()}"
         answered = record_answer(instance, book, args.review_id, args.action, by, args.feedback)
         _after_answer(instance, answered, out)
@@ -127,10 +128,10 @@ def review(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
         return 2
 
 
-def _resume(instance: dg.DagsterInstance, ref: str, out: TextIO, err_out: TextIO) -> int:
+def _resume(instance: dg.DagsterInstance, book: ReviewBook, ref: str, out: TextIO,
+            err_out: TextIO) -> int:
     from ecl_dagster.definitions import job_by_name  # loads the code location: only here
 
-    book = review_book(instance)
     found = book.get(ref)
     if found.answer is None:
         err_out.write(f"ecl: review {found.id} has no answer yet; answer it first\n")

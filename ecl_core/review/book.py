@@ -68,6 +68,10 @@ def _review(row: Any) -> Review:
     return Review.model_validate(data)
 
 
+def _stored(conn: sa.Connection, review_id: str) -> Review:
+    return _review(conn.execute(sa.select(_reviews).where(_reviews.c.id == review_id)).one())
+
+
 class ReviewBook:
     """Reviews in ECL's database (SQLite embedded, the instance's Postgres in production).
 
@@ -180,8 +184,7 @@ class ReviewBook:
                 .values(answer=answer, answered_by=answered_by, feedback=feedback,
                         answered_at=time.time() if now is None else now)
             )
-            stored = _review(conn.execute(
-                sa.select(_reviews).where(_reviews.c.id == review.id)).one())
+            stored = _stored(conn, review.id)
         if done.rowcount != 1:
             raise ReviewAnswerRefused(
                 f"review {review.id} was answered already: {stored.answered()}; "
@@ -225,8 +228,7 @@ class ReviewBook:
                        _reviews.c.resume_run_id.is_(None))
                 .values(resume_run_id=run_id, resumed_by=by)
             )
-            return _review(conn.execute(
-                sa.select(_reviews).where(_reviews.c.id == review_id)).one())
+            return _stored(conn, review_id)
 
     def take_over(self, review_id: str, run_id: str, by: str) -> bool:
         """Move an unfinished claim of ``run_id`` to ``by``; whether it moved."""

@@ -7,7 +7,7 @@ answered, the same step returns the answer as a ``Critique`` (``Review.verdict``
 """
 
 import json
-from typing import Any, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -83,13 +83,14 @@ class HumanReviewStep(Step[ReviewInput, Critique]):
             ReviewRejected: The answer was reject.
             ReviewTimedOut: The deadline passed with policy fail.
             ConfigError: The engine gave the step no ``reviews``.
-            ValidationError: Its ``config`` does not fit ``ReviewSettings``.
+            ValidationError: Its ``config`` does not fit ``ReviewSettings`` (checked on load
+                too; the engine's own entries, such as ``max_tokens``, are not its).
         """
         if context.reviews is None:
             raise ConfigError("step type 'human_review' needs StepContext.reviews "
                               "(ECL's review book); this engine gave none")
-        config: dict[str, Any] = {k: v for k, v in context.config.items() if k != "max_tokens"}
-        settings = validated(ReviewSettings, config, "config", "invalid review settings")
+        own = {k: v for k, v in context.config.items() if k in ReviewSettings.model_fields}
+        settings = validated(ReviewSettings, own, "config", "invalid review settings")
         review = context.reviews.ask(
             context.step_id, subject(step_input), settings.deadline_s, settings.at_deadline
         )

@@ -48,7 +48,7 @@ def architecture_approval(
         return
     op_context = context.op_execution_context
     review = review_desk(op_context, "gate").ask(
-        context.op_execution_context.get_step_execution_context().step.key,
+        op_context.get_step_execution_context().step.key,
         f"**Architecture for {migration_intake.request.name}** (target: "
         f"{migration_intake.request.target})\n\n{architecture_design.markdown()}",
     )
@@ -57,7 +57,7 @@ def architecture_approval(
     except ReviewPending:
         yield dg.AssetObservation(
             asset_key=context.asset_key, partition=context.partition_key,
-            metadata=awaiting_metadata(op_context, review.id),
+            metadata=awaiting_metadata(op_context, review),
         )
         return
     except ReviewRejected as err:

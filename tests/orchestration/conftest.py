@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ecl_dagster.stack.local import LocalStack, local_stack
 from ecl_dagster.stack.postgres import free_port
 
+from analysis import DocumentServer
 from messages_api import MessagesAPIServer, Reply
 from scenarios import API_KEY, STACK_DRAFT, critique_json
 
@@ -19,6 +20,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An embedded instance's DAGSTER_HOME (the repo's dagster.yaml), set in the environment."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", folder / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def documents(messages_api) -> DocumentServer:
+    """The local Messages API server answering the migration documents' prompts."""
+    return DocumentServer(messages_api)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ re-executes it from failure, paying no completed call twice.
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +15,6 @@ import threading
 from pathlib import Path
 
 import dagster as dg
-import pytest
 from processes import wait_for
 from pydantic import BaseModel
 
@@ -39,15 +37,6 @@ def _ecl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "ecl"), *args], capture_output=True, text=True, timeout=300, cwd=ROOT
     )
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", folder / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(folder))
-    return folder
 
 
 def _execute_in_the_foreground(tmp_path: Path) -> subprocess.Popen[bytes]:

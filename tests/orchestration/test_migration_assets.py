@@ -7,7 +7,6 @@ import pytest
 
 from analysis import (
     ASSETS,
-    DocumentServer,
     add,
     analysis,
     architecture,
@@ -23,11 +22,6 @@ from analysis import (
 )
 from jobrun import anthropic_llm
 from messages_api import Reply
-
-
-@pytest.fixture
-def documents(messages_api) -> DocumentServer:
-    return DocumentServer(messages_api)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The analyzer stops for a person's approval of the architecture when the request asks."""
 
 import dagster as dg
-import pytest
 
 from ecl_core.review.book import ReviewBook
 from ecl_dagster.definitions import job_by_name
@@ -10,7 +9,6 @@ from ecl_dagster.resume import record_answer, resume
 
 from analysis import (
     ASSETS,
-    DocumentServer,
     add,
     make_codebase,
     materialize,
@@ -19,11 +17,6 @@ from analysis import (
     script_passing,
 )
 from jobrun import anthropic_llm
-
-
-@pytest.fixture
-def documents(messages_api) -> DocumentServer:
-    return DocumentServer(messages_api)
 
 
 def _observation(instance, run_id) -> dict:

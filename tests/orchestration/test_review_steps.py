@@ -3,7 +3,6 @@ review inbox answer, and the continuation picks up from the review step."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,15 +21,6 @@ from scenarios import TOPIC, draft_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FEEDBACK = "Name one real outage and what it cost."
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "home"
-    folder.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", folder / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(folder))
-    return folder
 
 
 @pytest.fixture
