@@ -55,6 +55,8 @@ LLM_SETTING_RANGES: Mapping[str, Range] = {
     "rate_limit_input_tokens_per_minute": Range(0, 100_000_000, "tokens"),
     "rate_limit_output_tokens_per_minute": Range(0, 100_000_000, "tokens"),
     "rate_limit_max_wait_s": Range(0, 3600, "seconds"),
+    "budget_tokens": Range(0, 1_000_000_000_000, "tokens"),
+    "budget_usd": Range(0, 1_000_000, "USD"),
 }
 """Per setting of the LLM resource: the range a run may set it in. The upper bound of
 ``max_tokens`` is the largest output of a current Claude model; the API refuses more for

@@ -8,6 +8,7 @@
      │    │    ├── LLMTimeoutError  no answer within the call's timeout
      │    │    └── RateLimitWaitError  no rate-limit capacity within the wait bound: not sent
      │    └── PermanentLLMError    other 4xx, refusals: never retried
+     │         └── BudgetExceeded  the call could take the lineage over its budget: not made
      ├── ValidationError           input or model output broke a rule; carries field-level details
      ├── MaxRevisionsExceeded      no critique passed within the revision cap; carries attempts
      ├── CircuitOpenError          the circuit breaker is open; no call was made
@@ -25,10 +26,12 @@ body never reaches a log, a step's failure text or Dagster's databases.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ecl_core.logging import redact
 
 __all__ = [
+    "BudgetExceeded",
     "CircuitOpenError",
     "ConfigError",
     "ECLError",
@@ -113,6 +116,34 @@ class RateLimitWaitError(TransientLLMError):
 
 class PermanentLLMError(LLMError):
     """A failure that a retry cannot fix: 400, 401, 403, 404, 413, 422, refusals."""
+
+
+class BudgetExceeded(PermanentLLMError):
+    """A call was not made: at its most it would take its lineage over a budget.
+
+    Args:
+        unit: ``tokens`` or ``USD``.
+        spent: What the lineage has billed so far, in ``unit``.
+        held: What its other calls in flight may still bill at most, in ``unit``.
+        budget: The budget, in ``unit``.
+        call_max: What the refused call could bill at most, in ``unit``.
+        call: Which call it was: its step, and how its most was reckoned.
+    """
+
+    def __init__(self, *, unit: str, spent: Decimal, held: Decimal, budget: Decimal,
+                 call_max: Decimal, call: str) -> None:
+        self.unit, self.spent, self.held, self.budget = unit, spent, held, budget
+        self.call_max, self.call = call_max, call
+        in_flight = f" ({_amount(held, unit)} more held by calls in flight)" if held else ""
+        super().__init__(
+            f"budget exceeded: spent {_amount(spent, unit)} of a budget of "
+            f"{_amount(budget, unit)}{in_flight}; {call} could bill up to "
+            f"{_amount(call_max, unit)} more, so it was not made"
+        )
+
+
+def _amount(value: Decimal, unit: str) -> str:
+    return f"{value:,} tokens" if unit == "tokens" else f"{value.normalize():f} USD"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
 """Prompt templates from ``prompts/*.md``: a system prompt and a user template each.
 
-A template file has two sections, headed ``## System prompt`` and ``## User template``.
-Variables are written ``${name}`` (``string.Template``), so JSON examples in a prompt
-need no escaping. A template's version is the first 12 hex digits of the SHA-256 of
-its file, so a run's metadata says exactly which wording it used.
+A template file has two sections, headed ``## System prompt`` and ``## User template``, and
+may have a third between them, ``## Cached context``: what every call of that prompt
+re-sends unchanged within a run (the request, the facts, the topic). A template with it makes
+requests whose prefix (system prompt, then that context) is marked for prompt caching
+(``CompletionRequest.cache``); one without it is sent uncached. Variables are written
+``${name}`` (``string.Template``), so JSON examples in a prompt need no escaping. A
+template's version is the first 12 hex digits of the SHA-256 of its file, so a run's
+metadata says exactly which wording it used.
 """
 
 import hashlib
@@ -21,21 +25,22 @@ from ecl_core.types import CompletionRequest, Message
 
 __all__ = ["PromptTemplate", "default_prompts_dir", "load_prompt"]
 
-_SYSTEM, _USER = "## System prompt", "## User template"
+_SYSTEM, _CONTEXT, _USER = "## System prompt", "## Cached context", "## User template"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """One prompt: name, system prompt, user template and content version."""
+    """One prompt: name, system prompt, cached context (or None), user template, version."""
 
     name: str
     system: str
+    context: str | None
     user: str
     version: str
 
     def request(self, *, max_tokens: int, **variables: str) -> CompletionRequest:
-        """Render the system prompt and user template; build the request for step ``self.name``.
+        """Render the template; build the request for step ``self.name``.
 
         Raises:
             ConfigError: The template uses a variable that was not given.
@@ -52,14 +57,17 @@ class PromptTemplate:
             raise ValidationError(f"prompt '{self.name}' cannot be sent", problems)
         try:
             system = string.Template(self.system).substitute(variables)
+            context = string.Template(self.context or "").substitute(variables)
             user = string.Template(self.user).substitute(variables)
         except KeyError as err:
             raise ConfigError(f"prompt '{self.name}' needs variable {err.args[0]!r}") from err
         try:
             return CompletionRequest(
                 system=system,
+                context=context,
                 messages=(Message(role="user", content=user),),
                 max_tokens=max_tokens,
+                cache=self.context is not None,
                 step=self.name,
                 variables=variables,
             )
@@ -84,9 +92,13 @@ def _load(path: Path) -> PromptTemplate:
     if _SYSTEM not in raw or _USER not in raw:
         raise ConfigError(f"prompt template {path} needs '{_SYSTEM}' and '{_USER}' sections")
     system_part, user_part = raw.split(_SYSTEM, 1)[1].split(_USER, 1)
+    context: str | None = None
+    if _CONTEXT in system_part:
+        system_part, context = (part.strip() for part in system_part.split(_CONTEXT, 1))
     return PromptTemplate(
         name=path.stem,
         system=system_part.strip(),
+        context=context,
         user=user_part.strip(),
         version=hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12],
     )

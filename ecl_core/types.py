@@ -1,12 +1,14 @@
 """Pydantic models shared by every layer: drafts, critiques, LLM requests and responses."""
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "MAX_DRAFT_CHARS",
+    "CacheTTL",
     "CompletionRequest",
     "CompletionResponse",
     "Critique",
@@ -21,6 +23,8 @@ MAX_DRAFT_CHARS = 2000
 """A draft holds at most this many characters (issue 2's rule)."""
 
 Decision = Literal["pass", "revise"]
+CacheTTL = Literal["5m", "1h"]
+"""A prompt-cache entry's time to live (Anthropic's ``cache_control.ttl``)."""
 
 
 class _Model(BaseModel):
@@ -32,17 +36,36 @@ class TokenUsage(_Model):
 
     input_tokens: int = Field(0, ge=0, description="Prompt tokens, not counting the cache.")
     output_tokens: int = Field(0, ge=0, description="Generated tokens.")
-    cache_creation_input_tokens: int = Field(0, ge=0, description="Tokens written to the cache.")
+    cache_creation_input_tokens: int = Field(
+        0, ge=0, description="Tokens written to the cache, both TTLs."
+    )
+    cache_creation_1h_input_tokens: int = Field(
+        0, ge=0, description="Of those, the tokens written with the 1-hour TTL "
+        "(usage.cache_creation.ephemeral_1h_input_tokens); the rest have the 5-minute TTL."
+    )
     cache_read_input_tokens: int = Field(0, ge=0, description="Tokens read from the cache.")
 
+    @model_validator(mode="after")
+    def _split_within_total(self) -> Self:
+        if self.cache_creation_1h_input_tokens > self.cache_creation_input_tokens:
+            raise ValueError("cache_creation_1h_input_tokens exceeds cache_creation_input_tokens")
+        return self
+
+    @property
+    def cache_creation_5m_input_tokens(self) -> int:
+        """Tokens written to the cache with the 5-minute TTL."""
+        return self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """Every token of the call: input, cache writes, cache reads and output."""
+        return (self.input_tokens + self.cache_creation_input_tokens
+                + self.cache_read_input_tokens + self.output_tokens)
+
     def __add__(self, other: "TokenUsage") -> "TokenUsage":
-        return TokenUsage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_creation_input_tokens=self.cache_creation_input_tokens
-            + other.cache_creation_input_tokens,
-            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
-        )
+        return TokenUsage(**{
+            name: getattr(self, name) + getattr(other, name) for name in TokenUsage.model_fields
+        })
 
 
 class Draft(_Model):
@@ -76,11 +99,38 @@ class CompletionRequest(_Model):
     """
 
     system: str = Field(description="The system prompt.")
+    context: str = Field(
+        "", description="Material every call of this kind re-sends (a document's request, the "
+        "codebase facts): sent first in the user turn, before the messages' own text.",
+    )
     messages: tuple[Message, ...] = Field(min_length=1)
     max_tokens: int = Field(gt=0, description="Upper bound on generated tokens.")
     stop_sequences: tuple[str, ...] = ()
+    cache: bool = Field(
+        False, description="The prefix (system prompt, then context) repeats across calls: a "
+        "provider with prompt caching marks it with cache_control.",
+    )
+    output_schema: dict[str, Any] | None = Field(
+        None, description="JSON schema the answer must follow (structured outputs), when the "
+        "provider supports it; None for free text.",
+    )
     step: str = Field("", description="The ECL step that makes the call: generate, critique, ...")
     variables: dict[str, str] = Field(default_factory=dict)
+
+    def answered_as(self, model: type[BaseModel]) -> "CompletionRequest":
+        """This request, asking for an answer that follows ``model``'s JSON schema."""
+        return self.model_copy(update={"output_schema": model.model_json_schema()})
+
+    def inlined_messages(self) -> tuple[Message, ...]:
+        """The messages, ``context`` joined to the front of the first user turn.
+
+        For providers that take a turn as one string.
+        """
+        if not self.context:
+            return self.messages
+        first, *rest = self.messages
+        joined = Message(role=first.role, content=f"{self.context}\n\n{first.content}")
+        return (joined, *rest)
 
 
 class CompletionResponse(_Model):
@@ -94,6 +144,12 @@ class CompletionResponse(_Model):
     request_id: str | None = None
     latency_ms: float = Field(0.0, ge=0, description="Wall time of the call, in milliseconds.")
     journaled: bool = Field(False, description="Answered from the journal; no call was made.")
+    service_tier: str | None = Field(None, description="standard, priority or batch, as the "
+                                     "API reported it (usage.service_tier).")
+    cost_usd: Decimal | None = Field(
+        None, description="What the call cost in USD (0 for a journaled answer); None when "
+        "the model has no price in the price table, or the cost was not computed.",
+    )
     rate_limit_wait_ms: float = Field(
         0.0, ge=0, description="Time the call waited for rate-limit capacity, in milliseconds."
     )
@@ -113,6 +169,9 @@ class StepMetadata(_Model):
     llm_calls: int = Field(0, ge=0, description="Responses used, journaled ones included.")
     journaled_calls: int = Field(0, ge=0, description="Responses taken from the journal.")
     usage: TokenUsage = TokenUsage()
+    cost_usd: Decimal | None = Field(
+        None, description="What the calls cost in USD; None when any call's cost is unknown."
+    )
     latency_ms: float = Field(0.0, ge=0, description="Time spent in LLM calls, in milliseconds.")
     rate_limit_wait_ms: float = Field(
         0.0, ge=0, description="Time the calls waited for rate-limit capacity, in milliseconds."

@@ -2,9 +2,11 @@
 
 Dagster has no CLI command that re-executes a run (dagster-notes.md), so ECL adds one::
 
-    ecl status RUN_ID             state, steps done/skipped/failed, revisions, final draft or error
+    ecl status RUN_ID             state, steps, revisions, tokens and cost, final draft or error
     ecl reexecute RUN_ID          re-execute from failure (the default) in this process
     ecl reexecute RUN_ID --all    re-execute every step
+    ecl reexecute RUN_ID --budget-usd 2.50   ... with a new budget for the lineage
+    ecl usage [--since 7d] [--workflow W] [--format json]   tokens and cost from the ledger
     ecl workflows list            the workflows defined in workflows/ (or $ECL_WORKFLOWS_DIR)
     ecl workflows show ID         one workflow's steps, edges, loop bounds and order
     ecl analyze PATH --target T   analyze a codebase for a migration (the migration assets)
@@ -22,6 +24,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from ecl_core.errors import ValidationError
+from ecl_core.usage.prices import usd_text
 from ecl_core.workflow.builtin import default_registry
 from ecl_core.workflow.definition import (
     RevisionLoop,
@@ -36,6 +40,8 @@ from ecl_dagster.continuation import inherited_tags
 from ecl_dagster.jobs import workflows_dir
 from ecl_dagster.orphans import mark_orphan_failed, run_worker
 from ecl_dagster.review_cli import add_review_parser, review
+from ecl_dagster.usage import budget_tags, usage_ledger
+from ecl_dagster.usage_cli import add_usage_parser, usage
 
 __all__ = ["main", "reexecute", "run_status"]
 
@@ -151,6 +157,7 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
     for key, state in outcome.items():
         out.write(f"  {state:<10} {key}\n")
     out.write(f"revisions: {revisions}\n")
+    _write_usage(instance, run, out)
     if run.tags.get(REVIEW_STATE_TAG) == "awaiting":
         review_id = run.tags.get(REVIEW_ID_TAG, "?")
         out.write(f"awaiting review {review_id}: the run ended here and resumes once a person "
@@ -164,8 +171,31 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
     return run.status == dg.DagsterRunStatus.SUCCESS
 
 
-def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> str:
+def _write_usage(instance: dg.DagsterInstance, run: dg.DagsterRun, out: TextIO) -> None:
+    """The run's LLM calls, tokens and cost (the usage ledger), and its lineage's if more."""
+    ledger = usage_ledger(instance)
+    lineage = run.root_run_id or run.run_id
+    for label, total in (("usage", ledger.total(run_id=run.run_id)),
+                         ("lineage usage", ledger.total(lineage=lineage))):
+        if label == "lineage usage" and not run.parent_run_id:
+            break
+        tokens = total.usage
+        out.write(
+            f"{label}: {total.calls} LLM calls ({total.journaled_calls} from the journal), "
+            f"{tokens.total_tokens:,} tokens (input {tokens.input_tokens:,}, cache write "
+            f"{tokens.cache_creation_input_tokens:,}, cache read "
+            f"{tokens.cache_read_input_tokens:,}, output {tokens.output_tokens:,}), "
+            f"cost {usd_text(total.cost_usd)} USD\n"
+        )
+
+
+def reexecute(
+    instance: dg.DagsterInstance, run_id: str, every_step: bool,
+    tags: dict[str, str] | None = None,
+) -> str:
     """Re-execute ``run_id`` in this process, from failure or every step; return the new run.
+
+    ``tags`` are added over the kept ones (a new budget: ``ecl_dagster.usage.budget_tags``).
 
     The new run keeps the parent's run config and tags (the partition of an asset run among
     them), as the UI's re-execution does; Python's ``execute_job`` would drop them. Not kept
@@ -201,7 +231,8 @@ def reexecute(instance: dg.DagsterInstance, run_id: str, every_step: bool) -> st
         "ecl_dagster.definitions", "job_by_name", reconstructable_args=(parent.job_name,)
     )
     result = dg.execute_job(
-        job, instance, run_config=parent.run_config, tags=inherited_tags(parent),
+        job, instance, run_config=parent.run_config,
+        tags={**inherited_tags(parent), **(tags or {})},
         reexecution_options=options, raise_on_error=False,
     )
     return result.run_id
@@ -216,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     again = commands.add_parser("reexecute", help="re-execute a run, from failure by default")
     again.add_argument("run_id")
     again.add_argument("--all", action="store_true", help="re-execute every step")
+    again.add_argument("--budget-tokens", help="tokens the lineage may bill in all (run tag "
+                       "ecl/budget_tokens; replaces the parent's budget)")
+    again.add_argument("--budget-usd", help="USD the lineage may bill in all (run tag "
+                       "ecl/budget_usd; replaces the parent's budget)")
     workflows = commands.add_parser("workflows", help="list or show the defined workflows")
     which = workflows.add_subparsers(dest="action", required=True)
     which.add_parser("list", help="one line per workflow")
@@ -223,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("workflow_id")
     add_analyze_parser(commands)
     add_review_parser(commands)
+    add_usage_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args)
@@ -235,9 +271,12 @@ def main(argv: list[str] | None = None) -> int:
             return analyze(instance, args, sys.stdout)
         if args.command == "review":
             return review(instance, args, sys.stdout, sys.stderr)
+        if args.command == "usage":
+            return usage(instance, args, sys.stdout, sys.stderr)
         try:
             if args.command == "reexecute":
-                new_run_id = reexecute(instance, args.run_id, args.all)
+                tags = budget_tags(args.budget_tokens, args.budget_usd)
+                new_run_id = reexecute(instance, args.run_id, args.all, tags)
                 return 0 if run_status(instance, new_run_id, sys.stdout) else 1
             return 0 if run_status(instance, args.run_id, sys.stdout) else 1
         except KeyError:
@@ -245,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except dg.DagsterInvariantViolationError as err:
             sys.stderr.write(f"ecl: cannot re-execute {args.run_id}: {err}\n")
+            return 2
+        except ValidationError as err:
+            sys.stderr.write(f"ecl: {err}\n")
             return 2
 
 

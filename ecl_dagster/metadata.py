@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from ecl_core.types import Draft, StepMetadata, TokenUsage
+from ecl_core.usage.prices import total_cost, usd_text
 from ecl_core.workflow.step import Step
 
 __all__ = ["call_metadata", "draft_metadata", "output_metadata", "result_metadata"]
@@ -27,7 +28,10 @@ def _described(described: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def call_metadata(calls: Sequence[StepMetadata]) -> dict[str, Any]:
-    """What the step's LLM calls cost (tokens, ms) and which requests they were."""
+    """What the step's LLM calls cost (tokens, USD, ms) and which requests they were.
+
+    ``cost_usd`` is exact, ``unknown`` when a model had no price (the price table).
+    """
     if not calls:
         return {}
     usage = sum((c.usage for c in calls), TokenUsage())
@@ -41,6 +45,7 @@ def call_metadata(calls: Sequence[StepMetadata]) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "cache_creation_input_tokens": usage.cache_creation_input_tokens,
         "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cost_usd": usd_text(total_cost(c.cost_usd for c in calls)),
         "latency_ms": dg.MetadataValue.float(round(sum(c.latency_ms for c in calls), 1)),
         "rate_limit_wait_ms": dg.MetadataValue.float(
             round(sum(c.rate_limit_wait_ms for c in calls), 1)

@@ -34,6 +34,7 @@ from ecl_dagster.step_execution import (
     run_step,
     step_input,
 )
+from ecl_dagster.usage import lineage_cost_metadata
 from ecl_dagster.workflow_assets import RESULT_ASSET_TAG, USES_LLM_TAG, WorkflowResult
 
 __all__ = ["LLM_POOL", "Branch", "op_options", "plain_op", "reviser_op", "validator_op"]
@@ -118,7 +119,8 @@ def plain_op(
             its form (``run_config_schema``), and the model checks the values.
         branches: Conditional outputs besides ``result``.
         loop: The revision loop this step starts: the output becomes its ``LoopState``.
-        final: The step ends the workflow: its output is logged and shown in full.
+        final: The step ends the workflow: its output is logged and shown in full, with the
+            cost table of the run's lineage (``cost``, per step and model).
         result_asset: For a final step: the asset its output is recorded in, one materialization
             per successful run, tagged on the op as ``RESULT_ASSET_TAG``.
         pool: The concurrency pool of an LLM step (``LLM_POOL``), or None for none.
@@ -158,6 +160,7 @@ def plain_op(
         metadata = {**output_metadata(step, output, final), **call_metadata(calls)}
         if final:
             _log_final(context, step, output)
+            metadata.update(lineage_cost_metadata(context))
         if result_asset is not None:
             yield result_asset.record(context, output)
         for branch in branches:

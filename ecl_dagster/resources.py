@@ -14,6 +14,7 @@ from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.logging import configure_logging
 from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.orphans import WORKER_HOST_TAG
+from ecl_dagster.usage import run_budget
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 
@@ -115,6 +116,23 @@ class LLMResource(dg.ConfigurableResource):
         120.0, description="Longest a call waits for rate-limit capacity before it fails as "
         "transient: 0 to 3,600 s."
     )
+    prompt_caching: bool = Field(
+        True, description="Mark the stable prefix of repeated calls (system prompt, cached "
+        "context) with cache_control, so later calls read it from Anthropic's prompt cache."
+    )
+    prompt_cache_ttl: str = Field(
+        "5m", description="The prompt cache's time to live: 5m (writes cost 1.25 x input) or "
+        "1h (2 x input), per Anthropic's prompt-caching pricing."
+    )
+    budget_tokens: int = Field(
+        0, description="Tokens of every kind the run's lineage (the run and its re-executions) "
+        "may bill: 0 (no budget) to 1,000,000,000,000. The run tag ecl/budget_tokens replaces "
+        "it. A call that could cross it is not made; the step fails with BudgetExceeded."
+    )
+    budget_usd: float = Field(
+        0.0, description="USD the run's lineage may bill, by the price table: 0 (no budget) to "
+        "1,000,000. The run tag ecl/budget_usd replaces it."
+    )
     max_concurrent_calls: int = Field(
         8, description="Calls one mapped step (a document's sections, a plan's phases) makes "
         "at once: 1 to 64. Every process's calls still share the breaker and the journal."
@@ -133,6 +151,10 @@ class LLMResource(dg.ConfigurableResource):
         """
         configure_logging()
         check_ranges(self, LLM_SETTING_RANGES, "resources.llm.config")
+        if self.prompt_cache_ttl not in ("5m", "1h"):
+            raise ValidationError("settings out of range", [FieldError(
+                "resources.llm.config.prompt_cache_ttl",
+                f"is {self.prompt_cache_ttl!r}; it must be 5m or 1h")])
         db_url = (
             ecl_db_url(context.instance) if context.instance is not None
             else dg.EnvVar(ECL_DB_ENV_VAR).get_value()
@@ -159,6 +181,9 @@ class LLMResource(dg.ConfigurableResource):
                 output_tokens_per_minute=_limit(self, "rate_limit_output_tokens_per_minute"),
                 max_wait_s=self.rate_limit_max_wait_s,
             ),
+            prompt_caching=self.prompt_caching,
+            cache_ttl="1h" if self.prompt_cache_ttl == "1h" else "5m",
+            budget=run_budget(self, context.run.tags if context.run is not None else {}),
             db_url=db_url,
         )
         self._instance = context.instance

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from ecl_core.errors import (
+    BudgetExceeded,
     ConfigError,
     ECLError,
     LLMError,
@@ -44,6 +45,7 @@ from ecl_core.workflow.step import (
 )
 from ecl_dagster.awaiting import review_desk
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.usage import tag_run_usage
 
 __all__ = [
     "ARTIFACTS_DIR",
@@ -106,7 +108,9 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
     """Bind the step to log lines and journal its LLM calls under ``lineage`` and ``step_key``.
 
     A job's steps journal under the run's lineage (root run id); an asset's under its
-    partition, so that re-materializing it never pays a completed call twice.
+    partition, so that re-materializing it never pays a completed call twice. The usage
+    ledger's rows get the run id, the step attempt and the run's job as the workflow, and
+    the run's usage tags are brought up to date as the scope ends (``ecl_dagster.usage``).
 
     An exception that is neither an ECL error nor Dagster's own leaves the scope as a
     ``dg.Failure`` that the op's RetryPolicy may retry, its text redacted and its cause
@@ -119,7 +123,8 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
             step_key=step_key,
             step_attempt=context.retry_number + 1,
         ),
-        journal_scope(lineage, step_key),
+        journal_scope(lineage, step_key, run_id=context.run_id,
+                      attempt=context.retry_number + 1, workflow=context.run.job_name),
     ):
         try:
             yield
@@ -131,13 +136,16 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
                 metadata={"error_type": type(err).__name__},
                 allow_retries=True,
             ) from None
+        finally:
+            tag_run_usage(context.instance, context.run_id)
 
 
 def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:
     """A final failure (no retry) for ``err``, with metadata a person can act on.
 
     Its type and message; the status code and request id of an LLM error, the fields of a
-    ValidationError, the attempts of MaxRevisionsExceeded, and ``extra``.
+    ValidationError, the attempts of MaxRevisionsExceeded, what was spent, held and refused
+    of a BudgetExceeded's budget, and ``extra``.
     """
     metadata: dict[str, Any] = {"error_type": type(err).__name__, **extra}
     if isinstance(err, LLMError):
@@ -149,6 +157,12 @@ def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:
         )
     if isinstance(err, MaxRevisionsExceeded):
         metadata["attempts"] = err.attempts
+    if isinstance(err, BudgetExceeded):
+        unit = err.unit.lower()
+        metadata.update({
+            f"spent_{unit}": str(err.spent), f"budget_{unit}": str(err.budget),
+            f"held_{unit}": str(err.held), f"refused_call_max_{unit}": str(err.call_max),
+        })
     return dg.Failure(
         description=f"{type(err).__name__}: {err}", metadata=metadata, allow_retries=False
     )

@@ -7,10 +7,32 @@ Messages API streaming format (``message_start`` ... ``message_stop``, chunked),
 also fail mid-stream with an ``error`` event or a cut connection. A reply can also be a raw
 body (a 200 that is not JSON), and ``echo_key_in_errors`` makes the server quote the API key
 it received in every error message, as a careless proxy would.
+
+Request bodies may use the API's block forms: ``system`` and a message's ``content`` are a
+string or a list of text blocks (``{"type": "text", "text": ..., "cache_control": ...}``);
+``system_text``, ``message_text`` and ``user_text`` read either form.
+
+``POST /v1/messages/count_tokens`` answers ``{"input_tokens": N}`` by ``count_tokens``, the
+server's own deterministic tokenizer (ceil(UTF-8 bytes / 4); not Claude's), summed over the
+system text and each message's text. These requests go to ``count_requests``, not
+``requests``, never consume a scripted reply, and answer ``count_tokens_status`` (an error
+body when it is not 200).
+
+Prompt caching is simulated for 200 answers: every prompt block (system blocks, then each
+message's blocks, in order) with ``cache_control`` is a breakpoint, and its prefix (the texts
+of the blocks up to it) is cached per model, with no expiry. A request reads the longest of
+its prefixes already cached (``cache_read_input_tokens``) and creates the rest of its last
+prefix (``cache_creation_input_tokens``, broken down by the last breakpoint's ``ttl``, 5m
+unless "1h", in ``cache_creation``); ``input_tokens`` stays the scripted one. Streamed answers
+report the same usage in ``message_start``, and ``Recorded.usage`` keeps what was sent.
+
+With ``reject_structured_outputs`` a request carrying ``output_config.format`` gets the 400
+of a proxy that does not know structured outputs, without consuming a scripted reply.
 """
 
 import itertools
 import json
+import math
 import socket
 import threading
 import time
@@ -18,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -64,16 +87,64 @@ def error(status: int, message: str = "scripted error", **kwargs: Any) -> Reply:
     return Reply(status=status, message=message, **kwargs)
 
 
-def _usage(reply: Reply) -> dict[str, int]:
+STRUCTURED_OUTPUTS_REJECTED = "output_config.format: Extra inputs are not permitted"
+
+
+def count_tokens(text: str) -> int:
+    """The server's own deterministic token count: ceil(UTF-8 bytes / 4). Not Claude's."""
+    return math.ceil(len(text.encode("utf-8")) / 4)
+
+
+def _blocks(content: Any) -> list[dict[str, Any]]:
+    """A ``system`` or message ``content`` as text blocks: a string is one block."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content or [] if b.get("type") == "text"]
+
+
+def _text(content: Any) -> str:
+    return "\n\n".join(b["text"] for b in _blocks(content))
+
+
+def system_text(body: dict[str, Any]) -> str:
+    """The system prompt's text, string or blocks (joined by a blank line)."""
+    return _text(body.get("system"))
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """One message's text, string or blocks (joined by a blank line)."""
+    return _text(message["content"])
+
+
+def user_text(body: dict[str, Any]) -> str:
+    """The text of every user message, one message per line."""
+    return "\n".join(message_text(m) for m in body["messages"] if m["role"] == "user")
+
+
+def input_token_count(body: dict[str, Any]) -> int:
+    """What ``count_tokens`` answers: the system text's tokens plus each message's."""
+    messages = body.get("messages", [])
+    return count_tokens(system_text(body)) + sum(count_tokens(message_text(m)) for m in messages)
+
+
+def _cache_usage(read: int = 0, created_5m: int = 0, created_1h: int = 0) -> dict[str, Any]:
     return {
-        "input_tokens": reply.input_tokens,
-        "output_tokens": reply.output_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": created_5m + created_1h,
+        "cache_read_input_tokens": read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": created_5m,
+            "ephemeral_1h_input_tokens": created_1h,
+        },
     }
 
 
-def _message(reply: Reply, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+def _usage(reply: Reply, cache: dict[str, Any]) -> dict[str, Any]:
+    return {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens, **cache}
+
+
+def _message(
+    reply: Reply, body: dict[str, Any], request_id: str, usage: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "id": f"msg_{request_id}",
         "type": "message",
@@ -82,7 +153,7 @@ def _message(reply: Reply, body: dict[str, Any], request_id: str) -> dict[str, A
         "content": [{"type": "text", "text": reply.text}],
         "stop_reason": reply.stop_reason,
         "stop_sequence": None,
-        "usage": _usage(reply),
+        "usage": usage,
     }
 
 
@@ -120,11 +191,11 @@ def _error_payload(error_type: str, message: str) -> dict[str, Any]:
 
 
 def _stream_events(
-    reply: Reply, body: dict[str, Any], request_id: str
+    reply: Reply, body: dict[str, Any], request_id: str, usage: dict[str, Any]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """The events (name, data) of a streamed answer, as the Messages API sends them."""
-    start = _message(reply, body, request_id)
-    start.update(content=[], stop_reason=None, usage={**_usage(reply), "output_tokens": 1})
+    start = _message(reply, body, request_id, {**usage, "output_tokens": 1})
+    start.update(content=[], stop_reason=None)
     yield "message_start", {"type": "message_start", "message": start}
     yield "ping", {"type": "ping"}
     block = {"type": "text", "text": ""}
@@ -149,10 +220,11 @@ class Recorded:
     body: dict[str, Any]
     completed: bool = False
     received_at: float = field(default_factory=time.time)  # seconds since the epoch
+    usage: dict[str, Any] | None = None  # the usage sent with a 200 message, as sent
 
     @property
     def user_text(self) -> str:
-        return "\n".join(m["content"] for m in self.body["messages"] if m["role"] == "user")
+        return user_text(self.body)
 
 
 class MessagesAPIServer:
@@ -162,10 +234,16 @@ class MessagesAPIServer:
     ``responder(body)`` returns if set, else 500. With ``chat=True`` it speaks OpenAI's
     chat completions instead (``POST /v1/chat/completions``, not streamed): the same
     scripts, answered as chat completions and OpenAI-style error bodies.
+    ``POST /v1/messages/count_tokens`` is answered apart (see the module docstring).
     """
 
     def __init__(self, chat: bool = False) -> None:
         self.requests: list[Recorded] = []
+        self.count_requests: list[Recorded] = []  # POST /v1/messages/count_tokens
+        self.count_tokens_status = 200
+        self.reject_structured_outputs = False
+        # (model, the texts of a breakpoint's prefix) -> their tokens; never expires
+        self.prompt_cache: dict[tuple[str, tuple[str, ...]], int] = {}
         self._replies: list[Reply] = []
         self.fallback: Reply | None = None
         self.responder: Callable[[dict[str, Any]], Reply] | None = None
@@ -197,9 +275,17 @@ class MessagesAPIServer:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 recorded = Recorded({k.lower(): v for k, v in self.headers.items()}, body)
+                if urlsplit(self.path).path.endswith("/count_tokens"):
+                    self._count_tokens(recorded)
+                    return
+                output_format = (body.get("output_config") or {}).get("format")
+                rejected = server.reject_structured_outputs and output_format is not None
                 with server._lock:
                     server.requests.append(recorded)
-                    reply = server._replies.pop(0) if server._replies else server.fallback
+                    if rejected:
+                        reply: Reply | None = error(400, STRUCTURED_OUTPUTS_REJECTED)
+                    else:
+                        reply = server._replies.pop(0) if server._replies else server.fallback
                     if reply is None and server.responder is not None:
                         reply = server.responder(body)
                 reply = reply or error(500, "the test server has no scripted reply left")
@@ -217,14 +303,31 @@ class MessagesAPIServer:
                         "authorization", ""
                     )
                     reply = replace(reply, message=f"{reply.message} (credential: {key})")
+                if reply.status == 200 and reply.raw_body is None and not chat:
+                    recorded.usage = _usage(reply, server._use_prompt_cache(body))
                 try:
-                    if body.get("stream") and reply.status == 200:
-                        recorded.completed = self._send_stream(reply, body, request_id)
+                    if body.get("stream") and recorded.usage is not None:
+                        recorded.completed = self._send_stream(
+                            reply, body, request_id, recorded.usage
+                        )
                     else:
-                        self._send_json(reply, body, request_id)
+                        self._send_json(reply, body, request_id, recorded.usage)
                         recorded.completed = reply.status == 200
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _count_tokens(self, recorded: Recorded) -> None:
+                with server._lock:
+                    server.count_requests.append(recorded)
+                    status = server.count_tokens_status
+                reply = Reply(status=status, message="scripted count_tokens error")
+                if status == 200:
+                    payload = {"input_tokens": input_token_count(recorded.body)}
+                else:
+                    payload = _error_payload(ERROR_TYPES.get(status, "api_error"), reply.message)
+                request_id = f"req_test_{next(server._ids):04d}"
+                self._send_payload(reply, request_id, payload)
+                recorded.completed = status == 200
 
             def _send_head(self, reply: Reply, request_id: str, content_type: str) -> None:
                 self.send_response(reply.status)
@@ -233,7 +336,13 @@ class MessagesAPIServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
 
-            def _send_json(self, reply: Reply, body: dict[str, Any], request_id: str) -> None:
+            def _send_json(
+                self,
+                reply: Reply,
+                body: dict[str, Any],
+                request_id: str,
+                usage: dict[str, Any] | None,
+            ) -> None:
                 if reply.raw_body is not None:
                     self._send_head(reply, request_id, "application/json")
                     self.send_header("content-length", str(len(reply.raw_body)))
@@ -243,24 +352,31 @@ class MessagesAPIServer:
                 if chat:
                     payload = (_chat_completion(reply, body, request_id) if reply.status == 200
                                else _chat_error(reply.status, reply.message))
-                elif reply.status == 200:
-                    payload = _message(reply, body, request_id)
+                elif usage is not None:
+                    payload = _message(reply, body, request_id, usage)
                 else:
                     error_type = ERROR_TYPES.get(reply.status, "api_error")
                     payload = _error_payload(error_type, reply.message)
+                self._send_payload(reply, request_id, payload)
+
+            def _send_payload(
+                self, reply: Reply, request_id: str, payload: dict[str, Any]
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self._send_head(reply, request_id, "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _send_stream(self, reply: Reply, body: dict[str, Any], request_id: str) -> bool:
+            def _send_stream(
+                self, reply: Reply, body: dict[str, Any], request_id: str, usage: dict[str, Any]
+            ) -> bool:
                 """Write the reply as SSE in chunked encoding; True if it reached message_stop."""
                 self._send_head(reply, request_id, "text/event-stream")
                 self.send_header("cache-control", "no-cache")
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
-                for event, data in _stream_events(reply, body, request_id):
+                for event, data in _stream_events(reply, body, request_id, usage):
                     self._write_event(event, data)
                     if event != "content_block_delta":
                         continue
@@ -291,8 +407,30 @@ class MessagesAPIServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def _use_prompt_cache(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The cache part of a 200 answer's usage; caches every breakpoint's prefix."""
+        model = str(body.get("model", ""))
+        blocks = _blocks(body.get("system")) + [
+            b for m in body.get("messages", []) for b in _blocks(m["content"])
+        ]
+        texts = [b["text"] for b in blocks]
+        breakpoints = [i for i, b in enumerate(blocks) if b.get("cache_control")]
+        if not breakpoints:
+            return _cache_usage()
+        prefixes = {  # in order: the last one is the last breakpoint's
+            (model, tuple(texts[: i + 1])): sum(count_tokens(t) for t in texts[: i + 1])
+            for i in breakpoints
+        }
+        with self._lock:
+            cached = [n for key, n in prefixes.items() if key in self.prompt_cache]
+            self.prompt_cache.update(prefixes)
+        read = max(cached, default=0)
+        created = list(prefixes.values())[-1] - read
+        if blocks[breakpoints[-1]]["cache_control"].get("ttl") == "1h":
+            return _cache_usage(read, created_1h=created)
+        return _cache_usage(read, created_5m=created)
 
     def script(self, replies: Iterable[Reply | str]) -> None:
         with self._lock:

@@ -16,6 +16,9 @@ from ecl_core.llm.resilience import (
 )
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging, get_logger, register_secret
+from ecl_core.types import CacheTTL
+from ecl_core.usage.limits import Budget
+from ecl_core.usage.prices import price_table
 
 __all__ = [
     "API_KEY_ENV_VAR",
@@ -59,8 +62,12 @@ class ProviderSettings:
         breaker: Circuit-breaker settings.
         rate_limits: Per-minute limits shared by every process (``ecl_core.llm.rate_limit``);
             applied only with ``db_url``, where their windows live.
-        db_url: SQLAlchemy URL of ECL's database, where breaker state and the response
-            journal are shared by processes; ``None`` for neither.
+        prompt_caching: Mark the stable prefix of repeated requests with ``cache_control``
+            (anthropic only; other providers cache by themselves or not at all).
+        cache_ttl: The prompt cache's time to live, ``5m`` or ``1h``.
+        budget: What each lineage may bill (``ecl_core.usage.budget``); needs ``db_url``.
+        db_url: SQLAlchemy URL of ECL's database, where breaker state, the response
+            journal, the usage ledger and budgets are shared by processes; ``None`` for none.
     """
 
     provider: ProviderName = "auto"
@@ -70,6 +77,9 @@ class ProviderSettings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    prompt_caching: bool = True
+    cache_ttl: CacheTTL = "5m"
+    budget: Budget = field(default_factory=Budget)
     db_url: str | None = None
 
     @property
@@ -103,8 +113,10 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     From the inside out: the provider, the rate limiter (when limits are set), retries
     around each call with the breaker guarding every attempt, then the journal (when
     ``db_url`` is set): a journaled answer costs no capacity, and every attempt waits for
-    it. Timeouts count against the breaker only when ``timeout_s`` is at least
-    ``BREAKER_TIMEOUT_FLOOR_S``.
+    it; outermost the meter (``ecl_core.usage.metering``), which prices every answer and,
+    with ``db_url``, records it in the usage ledger and checks the budget before a call the
+    journal cannot answer. Timeouts count against the breaker only when ``timeout_s`` is at
+    least ``BREAKER_TIMEOUT_FLOOR_S``.
 
     Configures logging with ECL's defaults if this process has not configured structlog.
 
@@ -113,8 +125,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         api_key: The value of ``key_variable(settings.provider)``, if set.
 
     Raises:
-        ConfigError: ``anthropic`` or ``openai_compatible`` without a key, or ``scripted``
-            without a file.
+        ConfigError: ``anthropic`` or ``openai_compatible`` without a key, ``scripted``
+            without a file, a budget without ``db_url``, or an unusable price table.
     """
     configure_logging()
     name = resolve_provider_name(settings.provider, api_key)
@@ -131,6 +143,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             api_key=api_key,
             model=settings.model,
             timeout_s=settings.timeout_s,
+            prompt_caching=settings.prompt_caching,
+            cache_ttl=settings.cache_ttl,
         )
     elif name == "openai_compatible":
         if not api_key:
@@ -154,11 +168,20 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     else:
         raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, openai_compatible, "
                           "offline or scripted")
-    if settings.db_url is None:
-        return ResilientProvider(inner, settings.retry)
+    prices = price_table()
     # ECL's database layer is imported when a provider uses it (SQLAlchemy: about 0.12 s).
+    from ecl_core.usage.metering import MeteredProvider
+
+    if settings.db_url is None:
+        if settings.budget.enabled:
+            raise ConfigError("a budget needs ECL's database, where the usage ledger is kept")
+        return MeteredProvider(ResilientProvider(inner, settings.retry), prices=prices)
     from ecl_core.llm.journal import JournaledProvider
     from ecl_core.llm.rate_limit import RateLimitedProvider
+    from ecl_core.usage.budget import BudgetGuard
+    from ecl_core.usage.ledger import UsageLedger
+
+    counter = getattr(inner, "count_tokens", None)
 
     if settings.rate_limits.enabled:
         inner = RateLimitedProvider(inner, settings.rate_limits, settings.db_url)
@@ -167,4 +190,10 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         count_timeouts=settings.timeout_s >= BREAKER_TIMEOUT_FLOOR_S,
     )
     resilient = ResilientProvider(inner, settings.retry, breaker)
-    return JournaledProvider(resilient, settings.db_url, lease_s=settings.journal_lease_s)
+    journaled = JournaledProvider(resilient, settings.db_url, lease_s=settings.journal_lease_s)
+    guard = (BudgetGuard(settings.db_url, settings.budget, lease_s=settings.journal_lease_s)
+             if settings.budget.enabled else None)
+    return MeteredProvider(
+        journaled, prices=prices, ledger=UsageLedger(settings.db_url), guard=guard,
+        count_tokens=counter, answered=journaled.answered,
+    )

@@ -1,8 +1,8 @@
 """The LLM-response journal: a completed call is never paid for twice.
 
 Each call made inside a ``journal_scope`` is keyed by the run's lineage (Dagster's root
-run id), the step and the SHA-256 of the request (provider, model, system prompt,
-messages, max_tokens, stop_sequences). Before calling, a process claims the key in
+run id), the step and the SHA-256 of the request (provider, model, system prompt, context,
+messages, max_tokens, stop_sequences, output schema). Before calling, a process claims the key in
 the ``ecl_llm_journal`` table:
 
 * if the key already holds a response, that response is returned without a call
@@ -18,10 +18,7 @@ answer known to be unusable would fail every re-execution the same way.
 
 import hashlib
 import json
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -30,6 +27,7 @@ from ecl_core.db import METADATA, engine
 from ecl_core.llm.base import Provider
 from ecl_core.llm.journal_scope import JournalScope, current_scope, journal_scope
 from ecl_core.logging import get_logger
+from ecl_core.process_owner import new_owner, owner_gone
 from ecl_core.types import CompletionRequest, CompletionResponse
 
 __all__ = ["JournalScope", "JournaledProvider", "journal_scope", "request_hash"]
@@ -50,8 +48,12 @@ _journal = sa.Table(
 
 
 def request_hash(provider: str, model: str, request: CompletionRequest) -> str:
-    """SHA-256 (hex) of what determines a model's answer to ``request``."""
-    payload = {
+    """SHA-256 (hex) of what determines a model's answer to ``request``.
+
+    Prompt caching does not change an answer, so ``cache`` is not part of it; a context
+    or an output schema is, when the request has one.
+    """
+    payload: dict[str, object] = {
         "provider": provider,
         "model": model,
         "system": request.system,
@@ -59,17 +61,11 @@ def request_hash(provider: str, model: str, request: CompletionRequest) -> str:
         "max_tokens": request.max_tokens,
         "stop_sequences": list(request.stop_sequences),
     }
+    if request.context:
+        payload["context"] = request.context
+    if request.output_schema is not None:
+        payload["output_schema"] = request.output_schema
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class JournaledProvider:
@@ -99,8 +95,7 @@ class JournaledProvider:
         self._lease_s = lease_s
         self._poll_s = poll_s
         self._sleep = sleep
-        self._host = socket.gethostname()
-        self._owner = f"{self._host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._owner = new_owner()
 
     def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Answer from the journal if this lineage and step already got an answer, else call.
@@ -143,6 +138,19 @@ class JournaledProvider:
         self._record(key, response)
         return response
 
+    def answered(self, request: CompletionRequest) -> bool:
+        """Whether the journal holds an answer to ``request`` in the current scope."""
+        scope = current_scope()
+        if scope is None:
+            return False
+        key = {"lineage": scope.lineage, "step_key": scope.step_key,
+               "request_hash": request_hash(self.name, self.model, request)}
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(_journal.c.response).where(self._where(key))
+            ).scalar_one_or_none()
+        return found is not None
+
     def _where(self, key: dict[str, str]) -> sa.ColumnElement[bool]:
         return sa.and_(*(_journal.c[name] == value for name, value in key.items()))
 
@@ -162,7 +170,7 @@ class JournaledProvider:
             if row.response is not None:
                 response = CompletionResponse.model_validate_json(row.response)
                 return response.model_copy(update={"journaled": True})
-            if not self._stale(row.owner, row.claimed_at, now):
+            if not owner_gone(row.owner, row.claimed_at, now, self._lease_s):
                 return "wait"
             taken = conn.execute(
                 sa.update(_journal)
@@ -170,13 +178,6 @@ class JournaledProvider:
                 .values(owner=self._owner, claimed_at=now)
             )
             return "claimed" if taken.rowcount == 1 else "wait"
-
-    def _stale(self, owner: str, claimed_at: float, now: float) -> bool:
-        if now - claimed_at > self._lease_s:
-            return True
-        host, _, rest = owner.partition(":")
-        pid = rest.partition(":")[0]
-        return host == self._host and pid.isdigit() and not _pid_alive(int(pid))
 
     def _release(self, key: dict[str, str]) -> None:
         with self._engine.begin() as conn:

@@ -16,13 +16,19 @@ __all__ = ["JournalScope", "current_scope", "journal_scope"]
 
 @dataclass
 class JournalScope:
-    """Where calls are journaled: the run lineage (root run id) and the step key.
+    """Where calls are journaled and accounted.
+
+    The run lineage (root run id, or an asset partition's lineage) and the step key key the
+    journal; the run, step attempt and workflow go into the usage ledger too.
 
     ``used`` collects how to forget each entry the scope used, should it end invalid.
     """
 
     lineage: str
     step_key: str
+    run_id: str = ""
+    attempt: int = 1
+    workflow: str = ""
     used: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -30,13 +36,17 @@ _scope: ContextVar[JournalScope | None] = ContextVar("ecl_journal_scope", defaul
 
 
 @contextmanager
-def journal_scope(lineage: str, step_key: str) -> Iterator[None]:
+def journal_scope(
+    lineage: str, step_key: str, *, run_id: str = "", attempt: int = 1, workflow: str = ""
+) -> Iterator[None]:
     """Journal the calls made inside the block under ``lineage`` and ``step_key``.
+
+    ``run_id``, ``attempt`` and ``workflow`` go into the usage ledger's rows.
 
     Raises:
         ValidationError: Re-raised from the block, after forgetting the answers it used.
     """
-    scope = JournalScope(lineage, step_key)
+    scope = JournalScope(lineage, step_key, run_id, attempt, workflow)
     token = _scope.set(scope)
     try:
         yield

@@ -40,7 +40,7 @@ def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
     messages: list[ChatCompletionMessageParam] = [
         ChatCompletionSystemMessageParam(role="system", content=request.system)
     ]
-    for message in request.messages:
+    for message in request.inlined_messages():
         if message.role == "user":
             messages.append(ChatCompletionUserMessageParam(role="user", content=message.content))
         else:

@@ -62,7 +62,8 @@ _pause = sa.Table(
 
 def estimated_input_tokens(request: CompletionRequest) -> int:
     """Input tokens of ``request``, estimated from its characters (module docstring)."""
-    characters = len(request.system) + sum(len(m.content) for m in request.messages)
+    characters = (len(request.system) + len(request.context)
+                  + sum(len(m.content) for m in request.messages))
     return max(1, math.ceil(characters / CHARACTERS_PER_TOKEN))
 
 

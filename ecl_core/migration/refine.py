@@ -6,6 +6,9 @@ cap the last revision stands, marked as not passed (the asset check says so as a
 Critiques are read by the critique step's ``parse_critique``; every structured answer
 gets the one bounded repair request of ``complete_with_repair``.
 
+Every request asks for structured output in the answer's schema (the document's model, or
+``Critique``); the parsers below read the text either way, for providers without it.
+
 Prompts (``prompts/migration/``): ``<name>.md`` writes the document as JSON,
 ``<name>_critique.md`` holds its rubric, ``revise_document.md`` revises any document.
 A document call costs ``2k + 2`` calls when the critique passes after ``k`` revisions
@@ -146,7 +149,7 @@ def refine(
     def document_of(response: CompletionResponse) -> D:
         return parse_document(model, response, max_tokens)
 
-    request = document_prompt(prompt).request(max_tokens=max_tokens, **context)
+    request = document_prompt(prompt).request(max_tokens=max_tokens, **context).answered_as(model)
     document = complete_with_repair(
         recorder, request, document_of, what=prompt, repair=_DOCUMENT_REPAIR
     )
@@ -156,7 +159,7 @@ def refine(
         ask = document_prompt(f"{prompt}_critique").request(
             max_tokens=max_tokens, **context, document=markdown,
             document_json=document.model_dump_json(indent=1),
-        )
+        ).answered_as(Critique)
         verdict = complete_with_repair(
             recorder, ask, lambda r: parse_critique(r.text), what="critique",
             repair=CRITIQUE_REPAIR,
@@ -174,7 +177,7 @@ def refine(
             max_tokens=max_tokens, **context, document=markdown,
             document_json=document.model_dump_json(indent=1),
             critique=verdict.critique, feedback=verdict.feedback,
-        )
+        ).answered_as(model)
         document = complete_with_repair(
             recorder, again, document_of, what=prompt, repair=_DOCUMENT_REPAIR
         )

@@ -15,6 +15,7 @@ from ecl_core.types import (
     StepMetadata,
     TokenUsage,
 )
+from ecl_core.usage.prices import total_cost
 
 __all__ = ["CallRecorder", "StepResult", "check_draft_text", "complete_with_repair"]
 
@@ -59,6 +60,7 @@ class CallRecorder:
                 llm_calls=len(self.responses),
                 journaled_calls=sum(r.journaled for r in self.responses),
                 usage=usage,
+                cost_usd=total_cost(r.cost_usd for r in self.responses),
                 latency_ms=sum(r.latency_ms for r in self.responses),
                 rate_limit_wait_ms=sum(r.rate_limit_wait_ms for r in self.responses),
                 provider=last.provider if last else self.provider.name,

@@ -99,8 +99,10 @@ def critique(
 ) -> StepResult[Critique]:
     """Judge ``draft`` with the ``critique`` prompt.
 
-    If the reply cannot be read, one repair request quotes the problem back to the
-    model; a second unreadable reply fails the step.
+    The request asks for structured output in the ``Critique`` schema; a provider without
+    structured outputs answers in text, read by ``parse_critique``. If the reply cannot be
+    read, one repair request quotes the problem back to the model; a second unreadable reply
+    fails the step.
 
     Raises:
         ValidationError: Both replies were unreadable; the details say what was wrong.
@@ -109,7 +111,7 @@ def critique(
     recorder = CallRecorder(provider, "critique", attempt)
     request = load_prompt("critique").request(
         max_tokens=max_tokens, topic=draft.topic, draft=draft.text
-    )
+    ).answered_as(Critique)
     verdict = complete_with_repair(
         recorder, request, lambda reply: parse_critique(reply.text),
         what="critique", repair=CRITIQUE_REPAIR,

@@ -6,7 +6,7 @@ from ecl_core.errors import PermanentLLMError, TransientLLMError
 from ecl_core.llm.anthropic_provider import STREAM_ABOVE_MAX_TOKENS, AnthropicProvider
 from ecl_core.types import CompletionRequest, Message
 
-from messages_api import STREAM_CHUNK_CHARS, error, ok
+from messages_api import STREAM_CHUNK_CHARS, error, message_text, ok, system_text
 from scenarios import API_KEY
 
 LONG_MAX_TOKENS = 16_000  # the migration analyzer's documents
@@ -36,9 +36,11 @@ def test_success_carries_text_usage_stop_reason_and_request_id(messages_api):
     assert response.model == "claude-test"
     assert response.request_id == "req_test_0001"
     sent = messages_api.requests[0]
-    assert sent.body["system"] == "Be brief."
+    assert system_text(sent.body) == "Be brief."
     assert sent.body["max_tokens"] == 64
-    assert sent.body["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert [(m["role"], message_text(m)) for m in sent.body["messages"]] == [
+        ("user", "Say hello.")
+    ]
     assert "stream" not in sent.body
     assert API_KEY in (sent.headers.get("x-api-key", "") + sent.headers.get("authorization", ""))
 
@@ -104,8 +106,10 @@ def test_long_max_tokens_is_streamed_and_answers_like_a_plain_call(messages_api)
     sent = messages_api.requests[0]
     assert sent.body["stream"] is True
     assert sent.body["max_tokens"] == LONG_MAX_TOKENS
-    assert sent.body["system"] == "Be brief."
-    assert sent.body["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert system_text(sent.body) == "Be brief."
+    assert [(m["role"], message_text(m)) for m in sent.body["messages"]] == [
+        ("user", "Say hello.")
+    ]
     assert len(messages_api.completed_bodies()) == 1
 
 

@@ -15,7 +15,7 @@ from ecl_dagster.assets.requests import add_request
 from ecl_dagster.cli import reexecute
 from ecl_dagster.definitions import defs
 
-from messages_api import MessagesAPIServer, Reply, ok
+from messages_api import MessagesAPIServer, Reply, ok, system_text, user_text
 
 PROMPTS = [
     "codebase_analysis", "architecture_design", "migration_plan", "implementation_spec",
@@ -93,9 +93,9 @@ class DocumentServer:
         self.queues[prompt].extend(ok(r) if isinstance(r, str) else r for r in replies)
 
     def _answer(self, body: dict[str, Any]) -> Reply:
-        prompt = _prompt_of(body["system"])
+        prompt = _prompt_of(system_text(body))
         self.asked.append(prompt)
-        user = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        user = user_text(body)
         phase = _phase_of(prompt, user)
         queue = self.queues[f"{prompt}/{phase}" if phase else prompt]
         if not queue:

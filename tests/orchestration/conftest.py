@@ -10,7 +10,7 @@ from ecl_dagster.stack.local import LocalStack, local_stack
 from ecl_dagster.stack.postgres import free_port
 
 from analysis import DocumentServer
-from messages_api import MessagesAPIServer, Reply
+from messages_api import MessagesAPIServer, Reply, system_text
 from scenarios import API_KEY, STACK_DRAFT, critique_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def postgres_instance(postgres_url, tmp_path, monkeypatch):
 
 def _answer(body: dict) -> Reply:
     """A draft for generate requests, a pass for critiques; half a second each."""
-    if "demanding editor" in body["system"]:
+    if "demanding editor" in system_text(body):
         return Reply(text=critique_json("pass"), delay_s=0.5)
     return Reply(text=STACK_DRAFT, delay_s=0.5)
 

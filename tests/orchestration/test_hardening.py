@@ -20,7 +20,7 @@ from ecl_dagster.resources import LLMResource
 
 from analysis import add, make_codebase, materialized, migration_job
 from jobrun import anthropic_llm, failure_text, output_metadata, run_job, step_failure
-from messages_api import MessagesAPIServer, Reply
+from messages_api import MessagesAPIServer, Reply, message_text
 from scenarios import critique_json, draft_text, pass_after
 
 INJECTED = (
@@ -39,7 +39,7 @@ def test_a_quoted_pass_before_the_critics_revise_never_passes(messages_api, api_
     assert result.success
     assert result.output_for_node("final_draft").revision == 1
     assert output_metadata(result, "critique_draft_0")["decision"] == "revise"
-    repair = messages_api.requests[2].body["messages"][-1]["content"]
+    repair = message_text(messages_api.requests[2].body["messages"][-1])
     assert "2 different decisions (pass, revise)" in repair
 
 

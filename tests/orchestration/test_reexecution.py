@@ -9,7 +9,7 @@ from jobrun import (
     step_keys,
     stored_outputs,
 )
-from messages_api import error
+from messages_api import error, message_text
 from scenarios import critique_json, draft_text
 
 
@@ -29,7 +29,7 @@ def test_reexecution_from_failure_resumes_inside_the_loop(messages_api, api_key,
     assert second.success
     assert len(messages_api.requests) == 5, "completed LLM steps must not be paid for twice"
     assert step_keys(second, "STEP_SUCCESS") == {"critique_draft_1", "final_draft"}
-    assert messages_api.requests[-1].body["messages"][0]["content"].count(draft_text(1)) == 1
+    assert message_text(messages_api.requests[-1].body["messages"][0]).count(draft_text(1)) == 1
     final = stored_outputs(instance, second.run_id)["final_draft/result"]["value"]
     assert (final["text"], final["revision"]) == (draft_text(1), 1)
 

@@ -15,7 +15,7 @@ from ecl_core.review.book import ReviewBook
 from ecl_dagster.ecl_db import ecl_db_url
 
 from jobrun import anthropic_llm, failure_text, stored_outputs
-from messages_api import Reply
+from messages_api import Reply, system_text
 from scenarios import TOPIC, draft_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +86,7 @@ def test_review_revise_approve_and_a_deadline_through_the_daemon(
     instance, _ = postgres_instance
     monkeypatch.setenv("ECL_WORKFLOWS_DIR", str(_workflows(tmp_path / "workflows")))
     messages_api.responder = lambda body: Reply(
-        text=draft_text(1) if "revising your own draft" in body["system"] else draft_text(0)
+        text=draft_text(1) if "revising your own draft" in system_text(body) else draft_text(0)
     )
     config = {
         "resources": {"llm": {"config": anthropic_llm(messages_api, timeout_s=30.0)}},
@@ -148,7 +148,7 @@ def test_review_revise_approve_and_a_deadline_through_the_daemon(
 
     final = stored_outputs(instance, third.run_id)["approved_draft/result"]["value"]
     assert (final["text"], final["revision"]) == (draft_text(1), 1)
-    revise_calls = [r for r in messages_api.requests if "revising" in r.body["system"]]
+    revise_calls = [r for r in messages_api.requests if "revising" in system_text(r.body)]
     assert len(revise_calls) == 1  # the lineage's one revision, paid once
     status = _ecl("review", "list")
     assert status.stdout.count("resumed") == 3, status.stdout

@@ -23,7 +23,7 @@ from jobrun import (
     stored_outputs,
     summarize_document_job,
 )
-from messages_api import Reply, error, ok
+from messages_api import Reply, error, message_text, ok, system_text
 from scenarios import critique_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def _responder(failing: set[str], section_delay_s: float = 0.0) -> Any:
     headings in ``failing``), the combined summary, and a passing critique."""
 
     def answer(body: dict[str, Any]) -> Reply:
-        system, user = body["system"], body["messages"][0]["content"]
+        system, user = system_text(body), message_text(body["messages"][0])
         if "precise technical summarizer" in system:
             heading = re.search(r"^Section: (.+)$", user, re.MULTILINE).group(1)
             if heading in failing:
@@ -75,7 +75,7 @@ def _run_config(path: Path | str, llm: dict[str, Any]) -> dict[str, Any]:
 def _section_requests(server: Any) -> list[str]:
     return [
         re.search(r"^Section: (.+)$", r.user_text, re.MULTILINE).group(1)
-        for r in server.requests if "precise technical summarizer" in r.body["system"]
+        for r in server.requests if "precise technical summarizer" in system_text(r.body)
     ]
 
 

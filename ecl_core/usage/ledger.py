@@ -1,0 +1,183 @@
+"""The usage ledger: every call's tokens and cost, one row per call (``ecl_usage``).
+
+A row is written when a call answered inside a journal scope returns: its lineage, run,
+step key, step attempt and workflow (from the scope), the provider, model and request id,
+the tokens it billed as the Messages API's ``usage`` gives them (input, output, cache
+writes by TTL, cache reads), its latency, service tier, cost in USD with the price table's
+version, and whether the answer came from the journal. A journaled answer bills nothing
+again: its row has zero tokens and cost 0, and the request id of the call it replays.
+A call that fails bills nothing and writes no row.
+"""
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ecl_core.db import engine
+from ecl_core.llm.journal_scope import JournalScope
+from ecl_core.types import CompletionResponse, TokenUsage
+from ecl_core.usage.prices import total_cost
+from ecl_core.usage.tables import BUDGET_HOLDS, LEDGER
+
+__all__ = ["UsageLedger", "UsageRow", "UsageTotal", "total_of"]
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One row of the ledger: one call (see the module docstring)."""
+
+    recorded_at: float
+    lineage: str
+    run_id: str
+    step_key: str
+    attempt: int
+    workflow: str
+    provider: str
+    model: str
+    request_id: str | None
+    usage: TokenUsage
+    latency_ms: float
+    service_tier: str | None
+    cost_usd: Decimal | None
+    price_version: str
+    journaled: bool
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    """What some calls billed.
+
+    Attributes:
+        calls: Calls answered, journaled ones included.
+        journaled_calls: Of those, answered from the journal (billed nothing).
+        usage: Tokens billed, by kind.
+        cost_usd: USD billed; None when any call's model had no price.
+        unpriced_calls: Calls whose model had no price.
+    """
+
+    calls: int = 0
+    journaled_calls: int = 0
+    usage: TokenUsage = TokenUsage()
+    cost_usd: Decimal | None = Decimal(0)
+    unpriced_calls: int = 0
+
+
+def total_of(rows: Iterable[UsageRow]) -> UsageTotal:
+    """The total of ``rows``."""
+    rows = list(rows)
+    return UsageTotal(
+        calls=len(rows),
+        journaled_calls=sum(r.journaled for r in rows),
+        usage=sum((r.usage for r in rows), TokenUsage()),
+        cost_usd=total_cost(r.cost_usd for r in rows),
+        unpriced_calls=sum(r.cost_usd is None for r in rows),
+    )
+
+
+def _row(record: sa.Row[tuple[object, ...]]) -> UsageRow:
+    m = record._mapping
+    return UsageRow(
+        recorded_at=m["recorded_at"], lineage=m["lineage"], run_id=m["run_id"],
+        step_key=m["step_key"], attempt=m["attempt"], workflow=m["workflow"],
+        provider=m["provider"], model=m["model"], request_id=m["request_id"],
+        usage=TokenUsage(
+            input_tokens=m["input_tokens"],
+            output_tokens=m["output_tokens"],
+            cache_creation_input_tokens=m["cache_creation_5m_tokens"]
+            + m["cache_creation_1h_tokens"],
+            cache_creation_1h_input_tokens=m["cache_creation_1h_tokens"],
+            cache_read_input_tokens=m["cache_read_tokens"],
+        ),
+        latency_ms=m["latency_ms"], service_tier=m["service_tier"],
+        cost_usd=None if m["cost_usd"] is None else Decimal(m["cost_usd"]),
+        price_version=m["price_version"], journaled=m["journaled"],
+    )
+
+
+class UsageLedger:
+    """Reads and writes the ledger in ECL's database.
+
+    Args:
+        url: SQLAlchemy URL of ECL's database.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._engine = engine(url)
+
+    def record(
+        self,
+        scope: JournalScope,
+        response: CompletionResponse,
+        *,
+        price_version: str,
+        hold_id: int | None = None,
+    ) -> None:
+        """Write the row of one answered call; release its budget hold in the same transaction.
+
+        Args:
+            scope: The lineage, step, run, attempt and workflow of the call.
+            response: The answer, ``cost_usd`` set (None for a model without a price).
+            price_version: The price table's version the cost comes from.
+            hold_id: The call's budget hold (``ecl_core.usage.budget``), if it had one.
+        """
+        usage = TokenUsage() if response.journaled else response.usage
+        values = {
+            "recorded_at": time.time(), "lineage": scope.lineage, "run_id": scope.run_id,
+            "step_key": scope.step_key, "attempt": scope.attempt, "workflow": scope.workflow,
+            "provider": response.provider, "model": response.model,
+            "request_id": response.request_id,
+            "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "cache_creation_5m_tokens": usage.cache_creation_5m_input_tokens,
+            "cache_creation_1h_tokens": usage.cache_creation_1h_input_tokens,
+            "cache_read_tokens": usage.cache_read_input_tokens,
+            "latency_ms": 0.0 if response.journaled else response.latency_ms,
+            "service_tier": response.service_tier,
+            "cost_usd": None if response.cost_usd is None else str(response.cost_usd),
+            "price_version": price_version, "journaled": response.journaled,
+        }
+        with self._engine.begin() as conn:
+            conn.execute(sa.insert(LEDGER).values(**values))
+            if hold_id is not None:
+                conn.execute(sa.delete(BUDGET_HOLDS).where(BUDGET_HOLDS.c.id == hold_id))
+
+    def rows(
+        self,
+        *,
+        run_id: str | None = None,
+        lineage: str | None = None,
+        workflow: str | None = None,
+        since: float | None = None,
+    ) -> list[UsageRow]:
+        """The rows that match every filter given, oldest first.
+
+        Args:
+            run_id: One run's calls.
+            lineage: A lineage's calls (a run and its re-executions; an asset partition).
+            workflow: A workflow's (job's) calls.
+            since: Calls recorded at or after this time, in seconds since the epoch.
+        """
+        query = sa.select(LEDGER).order_by(LEDGER.c.id)
+        for column, value in (("run_id", run_id), ("lineage", lineage), ("workflow", workflow)):
+            if value is not None:
+                query = query.where(LEDGER.c[column] == value)
+        if since is not None:
+            query = query.where(LEDGER.c.recorded_at >= since)
+        with self._engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def total(self, *, run_id: str | None = None, lineage: str | None = None) -> UsageTotal:
+        """What one run, or one lineage, billed."""
+        return total_of(self.rows(run_id=run_id, lineage=lineage))
+
+    def totals(
+        self, *, since: float | None = None, workflow: str | None = None
+    ) -> dict[tuple[str, str, str], UsageTotal]:
+        """Totals per (workflow, provider, model) of the rows since ``since`` (epoch seconds)."""
+        groups: dict[tuple[str, str, str], list[UsageRow]] = defaultdict(list)
+        for row in self.rows(since=since, workflow=workflow):
+            groups[(row.workflow, row.provider, row.model)].append(row)
+        return {key: total_of(rows) for key, rows in sorted(groups.items())}
