@@ -180,12 +180,13 @@ def _write_usage(instance: dg.DagsterInstance, run: dg.DagsterRun, out: TextIO) 
         if label == "lineage usage" and not run.parent_run_id:
             break
         tokens = total.usage
+        cost = (f"cost {usd_text(total.cost_usd)} USD" if total.cost_usd is not None else
+                f"cost unknown ({total.unpriced_calls} calls of a model without a price)")
         out.write(
             f"{label}: {total.calls} LLM calls ({total.journaled_calls} from the journal), "
             f"{tokens.total_tokens:,} tokens (input {tokens.input_tokens:,}, cache write "
             f"{tokens.cache_creation_input_tokens:,}, cache read "
-            f"{tokens.cache_read_input_tokens:,}, output {tokens.output_tokens:,}), "
-            f"cost {usd_text(total.cost_usd)} USD\n"
+            f"{tokens.cache_read_input_tokens:,}, output {tokens.output_tokens:,}), {cost}\n"
         )
 
 
