@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.logging import get_logger
 from ecl_core.loop import MAX_REVISIONS_CAP, check_brief
+from ecl_dagster.usage import budget_tags
 
 __all__ = [
     "ANALYSIS_INBOX_ENV_VAR",
@@ -61,14 +62,18 @@ def review_inbox_folder(home: Path, env: Mapping[str, str] = os.environ) -> Path
     return Path(env.get(REVIEW_INBOX_ENV_VAR) or home / "review_inbox")
 
 
+_BUDGET_FIELDS = ("budget_tokens", "budget_usd")
+
+
 @dataclass(frozen=True)
 class TopicRequest:
-    """One request: the topic, the revision cap, and a key unique to the file's content."""
+    """One request: topic, revision cap, a key unique to its content, its budget's run tags."""
 
     path: Path
     topic: str
     max_revisions: int
     key: str
+    budget_tags: dict[str, str] = field(default_factory=dict)
 
 
 def _is_pending(entry: os.DirEntry[str]) -> bool:
@@ -131,12 +136,15 @@ def parse_json(text: str) -> Any:
 
 
 def read_request(path: Path) -> TopicRequest:
-    """Read a request: JSON ``{"topic": ..., "max_revisions": ...}``, or plain text (the topic).
+    """Read a request: JSON, or plain text (the topic).
+
+    JSON: ``{"topic": ..., "max_revisions": ..., "budget_tokens": ..., "budget_usd": ...}``,
+    all but the topic optional; a budget becomes run tags (``ecl_dagster.usage``).
 
     Raises:
         ValidationError: The file cannot be read (``read_inbox_file``), is not the JSON
-            shape above (``parse_json``), or its topic or max_revisions breaks the run
-            config's rules.
+            shape above (``parse_json``), or its topic, max_revisions or budget breaks the
+            run config's rules.
     """
     text = read_inbox_file(path)
     max_revisions = MAX_REVISIONS_CAP
@@ -144,18 +152,22 @@ def read_request(path: Path) -> TopicRequest:
         data = parse_json(text)
         if not isinstance(data, dict) or not isinstance(data.get("topic"), str):
             raise _rejected("topic", 'missing; a JSON request needs {"topic": "..."}')
-        unknown = sorted(set(data) - {"topic", "max_revisions"})
+        unknown = sorted(set(data) - {"topic", "max_revisions", *_BUDGET_FIELDS})
         if unknown:
-            raise _rejected(unknown[0], "is not a request field (topic, max_revisions)")
+            raise _rejected(unknown[0], "is not a request field (topic, max_revisions, "
+                            "budget_tokens, budget_usd)")
+        budget = budget_tags(data.get("budget_tokens"), data.get("budget_usd"),
+                             names=_BUDGET_FIELDS)
         topic = data["topic"]
         max_revisions = data.get("max_revisions", MAX_REVISIONS_CAP)
         if not isinstance(max_revisions, int) or isinstance(max_revisions, bool):
             raise _rejected("max_revisions", f"is {max_revisions!r}; it must be an integer 0 to 3")
     else:
-        topic = text
+        topic, budget = text, {}
     topic = check_brief(topic, max_revisions)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    return TopicRequest(path, topic, max_revisions, key=f"{path.name}:{digest}")
+    return TopicRequest(path, topic, max_revisions, key=f"{path.name}:{digest}",
+                        budget_tags=budget)
 
 
 def move_aside(path: Path, folder: Path, reason: str | None = None) -> Path:

@@ -33,7 +33,8 @@ def _has_run(instance: dg.DagsterInstance, key: str) -> bool:
 def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """Turn each inbox file into a run, exactly once.
 
-    A file is JSON (``{"topic": ..., "max_revisions": ...}``) or plain text (the topic).
+    A file is JSON (``{"topic": ..., "max_revisions": ...}``, with ``budget_tokens`` and
+    ``budget_usd`` if the run has a budget: run tags) or plain text (the topic).
     Its run key is the file name and a hash of its content, so the daemon starts one
     run per request. Once that run exists the file moves to ``done/``. A file that cannot
     be read for any reason, malformed or not (issue 10, defect 3), moves to ``failed/``
@@ -66,7 +67,8 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
                         }
                     }
                 },
-                tags={REQUEST_FILE_TAG: path.name, REQUEST_KEY_TAG: request.key},
+                tags={REQUEST_FILE_TAG: path.name, REQUEST_KEY_TAG: request.key,
+                      **request.budget_tags},
             )
         )
     return dg.SensorResult(run_requests=run_requests)

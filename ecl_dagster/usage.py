@@ -49,21 +49,26 @@ TOKENS_TAG = "ecl/total_tokens"
 COST_TAG = "ecl/cost_usd"
 
 
-def budget_tags(tokens: str | int | None, usd: str | float | None) -> dict[str, str]:
+def budget_tags(
+    tokens: str | int | None,
+    usd: str | float | None,
+    names: tuple[str, str] = (BUDGET_TOKENS_TAG, BUDGET_USD_TAG),
+) -> dict[str, str]:
     """Run tags for a budget, each checked against its range.
 
     Args:
         tokens: Tokens the lineage may bill, a whole number; None to leave it out.
         usd: USD it may bill, a decimal number; None to leave it out.
+        names: What the caller calls the two values, for the error (the tags by default).
 
     Raises:
-        ValidationError: A value is not a number in its range; the detail names the tag.
+        ValidationError: A value is not a number in its range; the detail names it.
     """
     tags: dict[str, str] = {}
     if tokens is not None:
-        tags[BUDGET_TOKENS_TAG] = str(_tokens(str(tokens), BUDGET_TOKENS_TAG))
+        tags[BUDGET_TOKENS_TAG] = str(_tokens(str(tokens), names[0]))
     if usd is not None:
-        tags[BUDGET_USD_TAG] = str(_usd(str(usd), BUDGET_USD_TAG))
+        tags[BUDGET_USD_TAG] = str(_usd(str(usd), names[1]))
     return tags
 
 

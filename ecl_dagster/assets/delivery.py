@@ -27,6 +27,7 @@ from ecl_dagster.assets.documents import (
     check_results,
     document_check_specs,
     document_metadata,
+    partition_lineage,
     prompts_version,
     write_document,
 )
@@ -34,6 +35,7 @@ from ecl_dagster.assets.documents_graph import LLM_ASSET_OPTIONS
 from ecl_dagster.assets.settings import MigrationSettings
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.step_execution import failure
+from ecl_dagster.usage import cost_table, usage_ledger
 
 __all__ = ["NOT_REQUESTED", "migration_delivery", "quality_assessment"]
 
@@ -102,7 +104,8 @@ def quality_assessment(
     check_specs=document_check_specs("migration_delivery"),
     code_version=prompts_version("migration_delivery"),
     description="The final write-up (summary, findings, plan, risks), and every document "
-    "assembled into one folder and one zip archive, whose paths are in the metadata.",
+    "assembled into one folder and one zip archive, whose paths are in the metadata, with "
+    "what the request's LLM calls cost (07_llm_cost.md, per step and model).",
 )
 def migration_delivery(
     context: dg.AssetExecutionContext,
@@ -146,6 +149,9 @@ def migration_delivery(
         },
         "06_quality_assessment.md": quality_assessment.markdown(),
     }
+    # Every call of the request so far, the report's own included (it was written above).
+    cost = cost_table(usage_ledger(context.instance).rows(lineage=partition_lineage(context)))
+    documents["07_llm_cost.md"] = f"# What the analysis cost\n\n{cost}\n"
     folder = migration.delivery_dir(context.instance, context.partition_key)
     delivery = assemble(refined.document, folder, documents)
     written = [Written("migration_delivery", refined.document, refined)]
@@ -154,5 +160,6 @@ def migration_delivery(
         "delivery_folder": dg.MetadataValue.path(delivery.folder),
         "archive": dg.MetadataValue.path(delivery.archive),
         "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in delivery.files)),
+        "cost": dg.MetadataValue.md(cost),
     })
     yield from check_results("migration_delivery", written, codebase_facts.paths)

@@ -35,6 +35,7 @@ __all__ = [
     "check_results",
     "document_check_specs",
     "document_metadata",
+    "partition_lineage",
     "prompts_version",
     "write_document",
 ]
@@ -90,6 +91,11 @@ def document_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
+def partition_lineage(context: Context) -> str:
+    """The lineage of a request's calls in the journal and the usage ledger: its partition."""
+    return f"migration:{context.partition_key}"
+
+
 def write_document(
     context: Context,
     llm: LLMResource,
@@ -109,8 +115,8 @@ def write_document(
     """
     asset = context.asset_key.path[-1]
     step_key = asset if part is None else f"{asset}/{part}"
-    lineage = f"migration:{context.partition_key}"
-    with llm_scope(context.op_execution_context, lineage=lineage, step_key=step_key):
+    with llm_scope(context.op_execution_context, lineage=partition_lineage(context),
+                   step_key=step_key):
         try:
             result = refine(
                 llm.llm, model, prompt, variables,

@@ -144,8 +144,12 @@ def test_the_delivery_folder_holds_every_document(
     assert files == [
         "01_codebase_facts.md", "02_codebase_analysis.md", "03_architecture_design.md",
         "04_migration_plan.md", "05_implementation_specs/phase_01_lookup.md",
-        "05_implementation_specs/phase_02_cli.md", "06_quality_assessment.md", "README.md",
+        "05_implementation_specs/phase_02_cli.md", "06_quality_assessment.md",
+        "07_llm_cost.md", "README.md",
     ]
+    cost = (Path(folder) / "07_llm_cost.md").read_text()
+    assert "| implementation_specs/Lookup | claude-sonnet-4-6 | 2 (0) |" in cost
+    assert "| migration_delivery | claude-sonnet-4-6 | 2 (0) |" in cost
     assert "Two phases (version 0)." in (Path(folder) / "04_migration_plan.md").read_text()
     assert "Migrate to Rust" in (Path(folder) / "README.md").read_text()
     assert Path(folder + ".zip").is_file()

@@ -39,7 +39,9 @@ def test_ecl_analyze_on_ecl_itself_offline(tmp_path, monkeypatch):
     assert names[:5] == ["01_codebase_facts.md", "02_codebase_analysis.md",
                          "03_architecture_design.md", "04_migration_plan.md",
                          "05_implementation_specs/phase_01_foundations.md"]
-    assert names[-2:] == ["06_quality_assessment.md", "README.md"]
+    assert names[-3:] == ["06_quality_assessment.md", "07_llm_cost.md", "README.md"]
+    cost = (folder / "07_llm_cost.md").read_text()
+    assert "| codebase_analysis | ecl-offline-1 |" in cost and "| **total** |  |" in cost
     assert folder.with_name("ecl-itself.zip").is_file()
     analysis = (folder / "02_codebase_analysis.md").read_text()
     assert "Offline" in analysis and "ecl_dagster/" in analysis

@@ -26,7 +26,8 @@ def _evaluate(instance):
 
 
 def test_each_valid_request_becomes_one_run_request(inbox, instance):
-    (inbox / "a.json").write_text(json.dumps({"topic": "Tea", "max_revisions": 1}))
+    (inbox / "a.json").write_text(json.dumps(
+        {"topic": "Tea", "max_revisions": 1, "budget_tokens": 50000, "budget_usd": "0.25"}))
     (inbox / "b.txt").write_text("  Coffee roasting at home \n")
     (inbox / ".hidden").write_text("ignored")
     (inbox / "c.txt.part").write_text("still being written")
@@ -40,6 +41,9 @@ def test_each_valid_request_becomes_one_run_request(inbox, instance):
     config = requests["b.txt"].run_config["ops"]["generate_draft"]["config"]
     assert config == {"topic": "Coffee roasting at home", "max_revisions": 3}
     assert requests["a.json"].run_key.startswith("a.json:")
+    assert requests["a.json"].tags["ecl/budget_tokens"] == "50000"
+    assert requests["a.json"].tags["ecl/budget_usd"] == "0.25"
+    assert "ecl/budget_tokens" not in requests["b.txt"].tags
     assert sorted(p.name for p in inbox.iterdir()) == [".hidden", "a.json", "b.txt", "c.txt.part"]
 
 
@@ -51,6 +55,7 @@ def test_each_valid_request_becomes_one_run_request(inbox, instance):
         ("extra.json", json.dumps({"topic": "x", "model": "y"}), "model: is not a request field"),
         ("cap.json", json.dumps({"topic": "x", "max_revisions": 9}), "max_revisions: is 9"),
         ("cap-type.json", json.dumps({"topic": "x", "max_revisions": "3"}), "must be an integer"),
+        ("budget.json", json.dumps({"topic": "x", "budget_usd": -1}), "budget_usd: is '-1'"),
         ("blank.txt", "   \n", "topic: is blank"),
         ("long.txt", "t" * 2001, "topic: has 2,001 characters; the limit is 2,000"),
     ],
