@@ -148,7 +148,7 @@ def test_the_delivery_folder_holds_every_document(
         "07_llm_cost.md", "README.md",
     ]
     cost = (Path(folder) / "07_llm_cost.md").read_text()
-    assert "| implementation_specs/Lookup | claude-sonnet-4-6 | 2 (0) |" in cost
+    assert "| implementation_specs/phase_1 | claude-sonnet-4-6 | 2 (0) |" in cost
     assert "| migration_delivery | claude-sonnet-4-6 | 2 (0) |" in cost
     assert "Two phases (version 0)." in (Path(folder) / "04_migration_plan.md").read_text()
     assert "Migrate to Rust" in (Path(folder) / "README.md").read_text()
