@@ -117,7 +117,8 @@ class MeteredProvider:
         if guard.budget.usd is not None and price is None:
             raise ConfigError(
                 f"a USD budget is set, but model {self.model!r} has no price in the price "
-                f"table ({self.prices.version}); add it to a table named by "
+                f"table {self.prices.source} (version {self.prices.version}); add it to a table "
+                "named by "
                 f"{PRICE_TABLE_ENV_VAR}, or use a token budget"
             )
         counted, how = self._input_tokens(request)

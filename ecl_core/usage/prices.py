@@ -79,7 +79,13 @@ class ModelPrice:
 
 @dataclass(frozen=True)
 class PriceTable:
-    """Prices per model, and the table's version (recorded with every cost in the ledger)."""
+    """Prices per model.
+
+    Attributes:
+        version: The table's version, recorded with every cost in the ledger.
+        models: Model name (and each alias) to its prices.
+        source: The file it was read from, for messages.
+    """
 
     version: str
     models: dict[str, ModelPrice]
