@@ -91,16 +91,25 @@ class BudgetGuard:
             conn.execute(sa.delete(BUDGET_HOLDS).where(BUDGET_HOLDS.c.id == hold_id))
 
     def _lock(self, conn: sa.Connection, lineage: str, now: float) -> None:
-        """Take the lineage's lock until the transaction ends: its row, inserted or updated."""
-        try:
-            with conn.begin_nested():
-                conn.execute(sa.insert(BUDGET_LOCKS).values(lineage=lineage, checked_at=now))
-        except sa.exc.IntegrityError:
-            conn.execute(
-                sa.update(BUDGET_LOCKS)
-                .where(BUDGET_LOCKS.c.lineage == lineage)
-                .values(checked_at=now)
-            )
+        """Take the lineage's lock until the transaction ends: an upsert of its row.
+
+        One plain statement, so that it opens the transaction: on SQLite it takes the write
+        lock, on Postgres the row's lock. (A savepoint would not do on SQLite: released as
+        the outermost transaction it commits, and the lock with it.)
+
+        Raises:
+            ConfigError: ECL's database is neither SQLite nor PostgreSQL.
+        """
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        else:
+            raise ConfigError(f"budgets need ECL's database on SQLite or PostgreSQL, not "
+                              f"{conn.dialect.name}")
+        upsert = insert(BUDGET_LOCKS).values(lineage=lineage, checked_at=now)
+        conn.execute(upsert.on_conflict_do_update(index_elements=["lineage"],
+                                                  set_={"checked_at": now}))
 
     def _spent(self, conn: sa.Connection, lineage: str) -> tuple[int, Decimal]:
         columns = LEDGER.c
