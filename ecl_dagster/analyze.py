@@ -18,6 +18,7 @@ from ecl_core.workflow.step import validated
 from ecl_dagster.assets.requests import add_request, resolve_paths
 from ecl_dagster.assets.sensor import MIGRATION_JOB
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
+from ecl_dagster.usage import budget_tags
 
 __all__ = ["add_analyze_parser", "analyze"]
 
@@ -38,6 +39,9 @@ def add_analyze_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     )
     parser.add_argument("--review-architecture", action="store_true",
                         help="a person approves the architecture before the plan is written")
+    parser.add_argument("--budget-tokens", help="tokens the request's calls may bill in all, "
+                        "every materialization of its partition counted (ecl/budget_tokens)")
+    parser.add_argument("--budget-usd", help="USD they may bill in all (ecl/budget_usd)")
 
 
 def _request(args: argparse.Namespace) -> MigrationRequest:
@@ -77,6 +81,8 @@ def analyze(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO)
 
     try:
         request = _request(args)
+        budget = budget_tags(args.budget_tokens, args.budget_usd,
+                             names=("--budget-tokens", "--budget-usd"))
         key = add_request(instance, defs.resources["migration"], request)
     except ValidationError as err:
         sys.stderr.write(f"ecl: {err}\n")
@@ -87,7 +93,7 @@ def analyze(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO)
         "ecl_dagster.definitions", "job_by_name", reconstructable_args=(MIGRATION_JOB,)
     )
     result = dg.execute_job(
-        job, instance, tags={"dagster/partition": key}, raise_on_error=False
+        job, instance, tags={"dagster/partition": key, **budget}, raise_on_error=False
     )
     if not result.success:
         run_status(instance, result.run_id, sys.stderr)

@@ -73,6 +73,8 @@ def test_ecl_analyze_assesses_new_code_offline(tmp_path):
         (["README.md", "--target", "Rust"], "code_path: '{cwd}/README.md' is not a folder"),
         ([".", "--target", "  "], "target: Value error, is blank"),
         ([".", "--target", "Rust", "--name", "→"], "name: '→' has no letter or digit"),
+        ([".", "--target", "Rust", "--budget-usd", "lots"],
+         "--budget-usd: is 'lots'; it must be a number of USD from 0 (no budget) to 1,000,000"),
     ],
 )
 def test_ecl_analyze_refuses_a_bad_request(tmp_path, args, message):
