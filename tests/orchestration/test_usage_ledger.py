@@ -1,6 +1,7 @@
 """Every token accounted for, over the local Messages API: the ledger, cost tags, budgets."""
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from ecl_core.usage.ledger import UsageLedger
-from ecl_dagster.cli import run_status
+from ecl_dagster.cli import main, run_status
 from ecl_dagster.ecl_db import ecl_db_url
 from ecl_dagster.usage import usage_ledger
 
@@ -194,3 +195,27 @@ def test_a_model_missing_from_the_price_table_runs_and_shows_cost_unknown(
     assert all(r.cost_usd is None and r.model == "claude-unpriced-9" for r in rows)
     assert run.tags["ecl/cost_usd"] == "unknown" and run.tags["ecl/llm_calls"] == "2"
     assert "cost unknown (2 calls of a model without a price)" in status.getvalue()
+
+
+def test_ecl_usage_totals_the_ledger_per_workflow_and_model(messages_api, api_key, home, capsys):
+    messages_api.script(pass_after(1))
+    with dg.DagsterInstance.get() as instance:
+        assert _critique_revise(instance, messages_api).success
+    usages = _server_usages(messages_api)
+
+    assert main(["usage", "--since", "1h", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    (group,) = document["groups"]
+    assert (group["workflow"], group["provider"], group["model"]) == (
+        "critique_revise", "anthropic", "claude-sonnet-4-6")
+    assert group["calls"] == 4 and group["journaled_calls"] == 0
+    assert group["output_tokens"] == sum(u["output_tokens"] for u in usages)
+    assert group["cache_read_input_tokens"] == sum(u["cache_read_input_tokens"] for u in usages)
+    assert Decimal(group["cost_usd"]) == _hand_cost(usages, "claude-sonnet-4-6")
+    assert document["total"] == {k: v for k, v in group.items()
+                                 if k not in ("workflow", "provider", "model")}
+
+    assert main(["usage", "--workflow", "summarize_document"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split()[:2] == ["total", "0"]
+    assert main(["usage", "--since", "last tuesday"]) == 2
+    assert "--since is 'last tuesday'" in capsys.readouterr().err
