@@ -9,13 +9,15 @@ review (``REVIEW_STATE_TAG``), so the runs list can be filtered on them; the rev
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from ecl_core.review.book import ReviewBook, ReviewDesk
 from ecl_core.review.model import Review, ReviewKind
 from ecl_dagster.ecl_db import ecl_db_url
+
+if TYPE_CHECKING:
+    from ecl_core.review.book import ReviewBook, ReviewDesk
 
 __all__ = [
     "PENDING_OUTPUT",
@@ -37,13 +39,19 @@ REVIEW_TAGS = (REVIEW_STATE_TAG, REVIEW_ID_TAG)
 """Tags about one run's review: a continuation does not inherit them from its parent."""
 
 
-def review_book(instance: dg.DagsterInstance) -> ReviewBook:
+def review_book(instance: dg.DagsterInstance) -> "ReviewBook":
     """The reviews of ``instance``, in ECL's database (``ecl_db_url``)."""
+    # Imported on first use: SQLAlchemy costs about 0.12 s to import (dagster-notes.md), and
+    # loading the definitions must not pay it.
+    from ecl_core.review.book import ReviewBook
+
     return ReviewBook(ecl_db_url(instance))
 
 
-def review_desk(context: dg.OpExecutionContext, kind: ReviewKind) -> ReviewDesk:
+def review_desk(context: dg.OpExecutionContext, kind: ReviewKind) -> "ReviewDesk":
     """Where the op's review step asks: this run, its lineage and its job."""
+    from ecl_core.review.book import ReviewDesk
+
     run = context.run
     return ReviewDesk(
         review_book(context.instance), lineage=run.root_run_id or run.run_id,

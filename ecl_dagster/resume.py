@@ -14,15 +14,17 @@ runs the review step again, which takes the answer.
 """
 
 import uuid
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
 
 from ecl_core.logging import get_logger
-from ecl_core.review.book import ReviewBook
 from ecl_core.review.model import Answer, Review
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 from ecl_dagster.continuation import can_queue, create_continuation, execute_here, submit
+
+if TYPE_CHECKING:
+    from ecl_core.review.book import ReviewBook
 
 __all__ = ["NotResumable", "Resumer", "mark_answered", "record_answer", "resume"]
 
@@ -45,7 +47,7 @@ class NotResumable(Exception):
 
 def record_answer(
     instance: dg.DagsterInstance,
-    book: ReviewBook,
+    book: "ReviewBook",
     ref: str,
     answer: Answer,
     answered_by: str,
@@ -100,7 +102,7 @@ def _parent(instance: dg.DagsterInstance, review: Review, by: Resumer) -> dg.Dag
 
 def resume(
     instance: dg.DagsterInstance,
-    book: ReviewBook,
+    book: "ReviewBook",
     review: Review,
     job: dg.JobDefinition,
     by: Resumer,

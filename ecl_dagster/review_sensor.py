@@ -13,13 +13,13 @@ is recorded as given by ``file:<name>``, with ``by`` in brackets).
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from ecl_core.errors import FieldError, ReviewAnswerRefused, ValidationError
 from ecl_core.logging import configure_logging, get_logger
 from ecl_core.loop import UNSENDABLE
-from ecl_core.review.book import ReviewBook
 from ecl_dagster.awaiting import review_book
 from ecl_dagster.inbox import (
     parse_json,
@@ -30,6 +30,9 @@ from ecl_dagster.inbox import (
     review_inbox_folder,
 )
 from ecl_dagster.resume import NotResumable, mark_answered, record_answer, resume
+
+if TYPE_CHECKING:
+    from ecl_core.review.book import ReviewBook
 
 __all__ = ["review_sensor"]
 
@@ -42,7 +45,7 @@ def _refused(field: str, problem: str) -> ValidationError:
     return ValidationError("answer file rejected", [FieldError(field, problem)])
 
 
-def _answer_file(instance: dg.DagsterInstance, book: ReviewBook, path: Path) -> str:
+def _answer_file(instance: dg.DagsterInstance, book: "ReviewBook", path: Path) -> str:
     """Store the answer in one file; return the review's id.
 
     Raises:
@@ -73,7 +76,7 @@ def _answer_file(instance: dg.DagsterInstance, book: ReviewBook, path: Path) -> 
     return review.id
 
 
-def _answers_from_inbox(instance: dg.DagsterInstance, book: ReviewBook) -> list[str]:
+def _answers_from_inbox(instance: dg.DagsterInstance, book: "ReviewBook") -> list[str]:
     """Store the answer of every file in the review inbox; return what was done.
 
     A file refused for what it says (unreadable, malformed, an answer the review does not
@@ -98,7 +101,7 @@ def _answers_from_inbox(instance: dg.DagsterInstance, book: ReviewBook) -> list[
     return done
 
 
-def _resume_answered(context: dg.SensorEvaluationContext, book: ReviewBook) -> list[str]:
+def _resume_answered(context: dg.SensorEvaluationContext, book: "ReviewBook") -> list[str]:
     """Start the continuation of every answered review that is the sensor's to start.
 
     A review whose run cannot be continued from here is given up on with the reason
@@ -159,7 +162,7 @@ def review_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     return dg.SkipReason("; ".join(done) if done else "no answered review to act on")
 
 
-def _deadlines(instance: dg.DagsterInstance, book: ReviewBook) -> list[str]:
+def _deadlines(instance: dg.DagsterInstance, book: "ReviewBook") -> list[str]:
     done = []
     for review in book.apply_deadlines():
         mark_answered(instance, review)
