@@ -124,7 +124,7 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
             step_attempt=context.retry_number + 1,
         ),
         journal_scope(lineage, step_key, run_id=context.run_id,
-                      attempt=context.retry_number + 1, workflow=context.run.job_name),
+                      attempt=context.retry_number + 1, workflow=context.run.job_name) as scope,
     ):
         try:
             yield
@@ -137,7 +137,8 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
                 allow_retries=True,
             ) from None
         finally:
-            tag_run_usage(context.instance, context.run_id)
+            if scope.used:  # the step made calls: the run's totals changed
+                tag_run_usage(context.instance, context.run_id)
 
 
 def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:

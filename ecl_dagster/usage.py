@@ -127,14 +127,10 @@ def usage_tags(total: "UsageTotal") -> dict[str, str]:
 
 
 def tag_run_usage(instance: dg.DagsterInstance, run_id: str) -> None:
-    """Tag run ``run_id`` with what its calls billed so far, if that changed."""
+    """Tag run ``run_id`` with what its calls billed so far (one read, one write)."""
     total = usage_ledger(instance).total(run_id=run_id)
-    if not total.calls:
-        return
-    tags = usage_tags(total)
-    run = instance.get_run_by_id(run_id)
-    if run is not None and any(run.tags.get(k) != v for k, v in tags.items()):
-        instance.add_run_tags(run_id, tags)
+    if total.calls:
+        instance.add_run_tags(run_id, usage_tags(total))
 
 
 def cost_table(rows: Sequence["UsageRow"]) -> str:

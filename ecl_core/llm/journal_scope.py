@@ -38,10 +38,11 @@ _scope: ContextVar[JournalScope | None] = ContextVar("ecl_journal_scope", defaul
 @contextmanager
 def journal_scope(
     lineage: str, step_key: str, *, run_id: str = "", attempt: int = 1, workflow: str = ""
-) -> Iterator[None]:
+) -> Iterator[JournalScope]:
     """Journal the calls made inside the block under ``lineage`` and ``step_key``.
 
-    ``run_id``, ``attempt`` and ``workflow`` go into the usage ledger's rows.
+    ``run_id``, ``attempt`` and ``workflow`` go into the usage ledger's rows. Yields the
+    scope; its ``used`` has one entry per call answered in it.
 
     Raises:
         ValidationError: Re-raised from the block, after forgetting the answers it used.
@@ -49,7 +50,7 @@ def journal_scope(
     scope = JournalScope(lineage, step_key, run_id, attempt, workflow)
     token = _scope.set(scope)
     try:
-        yield
+        yield scope
     except ValidationError:
         for forget in scope.used:
             forget()
