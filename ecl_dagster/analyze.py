@@ -18,7 +18,7 @@ from ecl_core.workflow.step import validated
 from ecl_dagster.assets.requests import add_request, resolve_paths
 from ecl_dagster.assets.sensor import MIGRATION_JOB
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
-from ecl_dagster.usage import budget_tags
+from ecl_dagster.budgets import budget_tags
 
 __all__ = ["add_analyze_parser", "analyze"]
 

@@ -35,12 +35,14 @@ from ecl_core.workflow.definition import (
     topological_order,
 )
 from ecl_dagster.analyze import add_analyze_parser, analyze
+from ecl_dagster.assets.sensor import MIGRATION_JOB
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
+from ecl_dagster.budgets import budget_tags
 from ecl_dagster.continuation import inherited_tags
 from ecl_dagster.jobs import workflows_dir
 from ecl_dagster.orphans import mark_orphan_failed, run_worker
 from ecl_dagster.review_cli import add_review_parser, review
-from ecl_dagster.usage import budget_tags, usage_ledger
+from ecl_dagster.usage import partition_lineage_key, usage_ledger
 from ecl_dagster.usage_cli import add_usage_parser, usage
 
 __all__ = ["main", "reexecute", "run_status"]
@@ -174,16 +176,20 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
 def _write_usage(instance: dg.DagsterInstance, run: dg.DagsterRun, out: TextIO) -> None:
     """The run's LLM calls, tokens and cost (the usage ledger), and its lineage's if more."""
     ledger = usage_ledger(instance)
-    lineage = run.root_run_id or run.run_id
-    for label, total in (("usage", ledger.total(run_id=run.run_id)),
-                         ("lineage usage", ledger.total(lineage=lineage))):
-        if label == "lineage usage" and not run.parent_run_id:
+    partition = run.tags.get("dagster/partition")
+    if run.job_name == MIGRATION_JOB and partition:  # the analyzer's calls are per request
+        lineage, label = partition_lineage_key(partition), f"request {partition!r} usage"
+    else:
+        lineage, label = run.root_run_id or run.run_id, "lineage usage"
+    for name, total in (("usage", ledger.total(run_id=run.run_id)),
+                        (label, ledger.total(lineage=lineage))):
+        if name == label and not (run.parent_run_id or run.job_name == MIGRATION_JOB):
             break
         tokens = total.usage
         cost = (f"cost {usd_text(total.cost_usd)} USD" if total.cost_usd is not None else
                 f"cost unknown ({total.unpriced_calls} calls of a model without a price)")
         out.write(
-            f"{label}: {total.calls} LLM calls ({total.journaled_calls} from the journal), "
+            f"{name}: {total.calls} LLM calls ({total.journaled_calls} from the journal), "
             f"{tokens.total_tokens:,} tokens (input {tokens.input_tokens:,}, cache write "
             f"{tokens.cache_creation_input_tokens:,}, cache read "
             f"{tokens.cache_read_input_tokens:,}, output {tokens.output_tokens:,}), {cost}\n"
@@ -276,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             return usage(instance, args, sys.stdout, sys.stderr)
         try:
             if args.command == "reexecute":
-                tags = budget_tags(args.budget_tokens, args.budget_usd)
+                tags = budget_tags(args.budget_tokens, args.budget_usd,
+                                   names=("--budget-tokens", "--budget-usd"))
                 new_run_id = reexecute(instance, args.run_id, args.all, tags)
                 return 0 if run_status(instance, new_run_id, sys.stdout) else 1
             return 0 if run_status(instance, args.run_id, sys.stdout) else 1

@@ -19,7 +19,7 @@ from ecl_core.codebase.safe_read import read_user_file
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.logging import get_logger
 from ecl_core.loop import MAX_REVISIONS_CAP, check_brief
-from ecl_dagster.usage import budget_tags
+from ecl_dagster.budgets import budget_tags
 
 __all__ = [
     "ANALYSIS_INBOX_ENV_VAR",

@@ -12,9 +12,9 @@ from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
 from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.logging import configure_logging
+from ecl_dagster.budgets import run_budget
 from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.orphans import WORKER_HOST_TAG
-from ecl_dagster.usage import run_budget
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 

@@ -14,12 +14,13 @@ import argparse
 import json
 import re
 import time
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import dagster as dg
 
-from ecl_core.usage.ledger import UsageTotal, total_of
+from ecl_core.usage.ledger import UsageRow, UsageTotal, total_of
 from ecl_core.usage.prices import usd_text
 from ecl_dagster.usage import usage_ledger
 
@@ -95,9 +96,12 @@ def usage(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
     except ValueError as problem:
         err.write(f"ecl: {problem}\n")
         return 2
-    ledger = usage_ledger(instance)
-    groups = ledger.totals(since=since, workflow=args.workflow)
-    overall = total_of(ledger.rows(since=since, workflow=args.workflow))
+    rows = usage_ledger(instance).rows(since=since, workflow=args.workflow)
+    grouped: dict[tuple[str, str, str], list[UsageRow]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.workflow, row.provider, row.model)].append(row)
+    groups = {key: total_of(group) for key, group in sorted(grouped.items())}
+    overall = total_of(rows)
     if args.format == "json":
         document = {
             "since": None if since is None else datetime.fromtimestamp(since, UTC).isoformat(),

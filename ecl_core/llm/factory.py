@@ -191,8 +191,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     )
     resilient = ResilientProvider(inner, settings.retry, breaker)
     journaled = JournaledProvider(resilient, settings.db_url, lease_s=settings.journal_lease_s)
-    guard = (BudgetGuard(settings.db_url, settings.budget, lease_s=settings.journal_lease_s)
-             if settings.budget.enabled else None)
+    guard = BudgetGuard(settings.db_url, settings.budget) if settings.budget.enabled else None
     return MeteredProvider(
         journaled, prices=prices, ledger=UsageLedger(settings.db_url), guard=guard,
         count_tokens=counter, answered=journaled.answered,

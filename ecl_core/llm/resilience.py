@@ -245,7 +245,8 @@ class ResilientProvider:
             "attempt": number,
         }
         messages = [m.content for m in request.messages]
-        _log.debug("llm.request", system=request.system, messages=messages, **fields)
+        _log.debug("llm.request", system=request.system, context=request.context,
+                   messages=messages, **fields)
         started = time.perf_counter()
         try:
             if self._breaker is None:

@@ -7,7 +7,7 @@ and hosts), adds what the lineage has billed (the ledger) to what its calls in f
 still bill (their holds) and to what this call may bill at most; if that crosses the budget
 the call is refused with ``BudgetExceeded`` and nothing is sent. Otherwise a hold is written,
 released when the ledger records the call (or when the call fails). A hold whose process
-died, or older than the lease, no longer counts.
+died on this host, or older than ``HOLD_LEASE_S``, no longer counts.
 
 A call's most (reckoned by ``ecl_core.usage.metering``): its input tokens (counted by the
 provider's token counting, or bounded by ``ecl_core.usage.limits.input_bound``) plus its
@@ -28,7 +28,13 @@ from ecl_core.usage.limits import Budget
 from ecl_core.usage.prices import PRICE_TABLE_ENV_VAR
 from ecl_core.usage.tables import BUDGET_HOLDS, BUDGET_LOCKS, LEDGER
 
-__all__ = ["BudgetGuard"]
+__all__ = ["HOLD_LEASE_S", "BudgetGuard"]
+
+HOLD_LEASE_S = 3600.0
+"""Seconds after which a hold counts no more though its owner may live (on another host).
+
+Longer than any call with its retries, rate-limit waits and streamed reads; a hold left by a
+process that died elsewhere only refuses calls (the safe side) until then."""
 
 class BudgetGuard:
     """Checks calls against one budget and holds what they may bill (module docstring).
@@ -36,10 +42,10 @@ class BudgetGuard:
     Args:
         url: SQLAlchemy URL of ECL's database.
         budget: The budget of every lineage this guard sees.
-        lease_s: Seconds after which a hold no longer counts (the longest a call can take).
+        lease_s: Seconds after which a hold no longer counts though its owner may live.
     """
 
-    def __init__(self, url: str, budget: Budget, *, lease_s: float) -> None:
+    def __init__(self, url: str, budget: Budget, *, lease_s: float = HOLD_LEASE_S) -> None:
         self._engine = engine(url)
         self.budget = budget
         self._lease_s = lease_s
@@ -64,8 +70,11 @@ class BudgetGuard:
         now = time.time()
         with self._engine.begin() as conn:
             self._lock(conn, scope.lineage, now)
-            spent_tokens, spent_usd = self._spent(conn, scope.lineage)
+            # Holds first, then the ledger: on Postgres each statement sees what was committed
+            # when it began, and a call recorded in between (its row written, its hold deleted,
+            # without this lock) is then counted twice, never missed.
             held_tokens, held_usd = self._held(conn, scope.lineage, now)
+            spent_tokens, spent_usd = self._spent(conn, scope.lineage)
             budget = self.budget
             if budget.tokens and spent_tokens + held_tokens + tokens > budget.tokens:
                 raise BudgetExceeded(

@@ -6,11 +6,12 @@ the tokens it billed as the Messages API's ``usage`` gives them (input, output, 
 writes by TTL, cache reads), its latency, service tier, cost in USD with the price table's
 version, and whether the answer came from the journal. A journaled answer bills nothing
 again: its row has zero tokens and cost 0, and the request id of the call it replays.
-A call that fails bills nothing and writes no row.
+A call that fails writes no row: the API bills no error response, but a stream cut after the
+model wrote, or a timeout after the server finished, may be billed and is not recorded (no
+usage reached ECL), nor is a call whose row could not be written.
 """
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -172,12 +173,3 @@ class UsageLedger:
     def total(self, *, run_id: str | None = None, lineage: str | None = None) -> UsageTotal:
         """What one run, or one lineage, billed."""
         return total_of(self.rows(run_id=run_id, lineage=lineage))
-
-    def totals(
-        self, *, since: float | None = None, workflow: str | None = None
-    ) -> dict[tuple[str, str, str], UsageTotal]:
-        """Totals per (workflow, provider, model) of the rows since ``since`` (epoch seconds)."""
-        groups: dict[tuple[str, str, str], list[UsageRow]] = defaultdict(list)
-        for row in self.rows(since=since, workflow=workflow):
-            groups[(row.workflow, row.provider, row.model)].append(row)
-        return {key: total_of(rows) for key, rows in sorted(groups.items())}

@@ -30,7 +30,6 @@ from ecl_core.usage.prices import PRICE_TABLE_ENV_VAR, PriceTable
 __all__ = ["MeteredProvider"]
 
 _log = get_logger("ecl.llm")
-_MILLION = Decimal(1_000_000)
 _unpriced: set[str] = set()  # models warned about in this process
 _unpriced_lock = threading.Lock()
 
@@ -122,20 +121,23 @@ class MeteredProvider:
                 f"{PRICE_TABLE_ENV_VAR}, or use a token budget"
             )
         counted, how = self._input_tokens(request)
-        most_usd = Decimal(0)
-        if price is not None:
-            most_usd = (counted * price.most_per_input_token()
-                        + request.max_tokens * price.output) / _MILLION
+        most_usd = Decimal(0) if price is None else price.most(counted, request.max_tokens)
         call = (f"the call of step {scope.step_key!r} ({counted:,} input tokens {how}, "
                 f"max_tokens {request.max_tokens:,})")
         return guard.reserve(scope, counted + request.max_tokens, most_usd, call)
 
     def _input_tokens(self, request: CompletionRequest) -> tuple[int, str]:
+        """The call's input tokens, and how they were reckoned.
+
+        Counted by the API until counting first fails; from then on, with one warning,
+        bounded from the request's size.
+        """
         if self._count_tokens is not None:
             try:
                 return self._count_tokens(request), "counted by the API"
             except LLMError as err:
+                self._count_tokens = None
                 _log.warning("llm.count_tokens_failed", provider=self.name, model=self.model,
                              error=type(err).__name__, detail=err.message,
-                             fallback="bound from the request's size")
+                             fallback="bound from the request's size from now on")
         return input_bound(request), "at most, from the request's size"

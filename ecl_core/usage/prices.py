@@ -72,9 +72,14 @@ class ModelPrice:
         tier = self.batch if service_tier == "batch" else Decimal(1)
         return per_million * tier / _MILLION
 
-    def most_per_input_token(self) -> Decimal:
-        """The highest price an input token can have (uncached or written to a cache), USD/MTok."""
-        return max(self.input, self.cache_write_5m, self.cache_write_1h)
+    def most(self, input_tokens: int, output_tokens: int) -> Decimal:
+        """The most a call of these tokens can cost, in USD, on the standard tier.
+
+        Every input token at the highest price it can have (a cache write costs more than
+        plain input).
+        """
+        per_input = max(self.input, self.cache_write_5m, self.cache_write_1h)
+        return (input_tokens * per_input + output_tokens * self.output) / _MILLION
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,10 @@ def _parse(data: dict[str, Any], source: str) -> PriceTable:
             cache_read=own("cache_read"),
             batch=multiplier["batch"],
         )
-        for alias in [name, *entry.get("aliases", [])]:
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ConfigError(f"{where}.aliases must be a list of model names")
+        for alias in [name, *aliases]:
             models[alias] = price
     return PriceTable(version=version.strip(), models=models, source=source)
 

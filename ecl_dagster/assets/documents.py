@@ -26,6 +26,7 @@ from ecl_dagster.assets.settings import MigrationSettings
 from ecl_dagster.metadata import call_metadata
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.step_execution import failure, llm_scope
+from ecl_dagster.usage import partition_lineage_key
 
 __all__ = [
     "CITATIONS_CHECK",
@@ -93,7 +94,7 @@ def document_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
 
 def partition_lineage(context: Context) -> str:
     """The lineage of a request's calls in the journal and the usage ledger: its partition."""
-    return f"migration:{context.partition_key}"
+    return partition_lineage_key(context.partition_key)
 
 
 def write_document(

@@ -1,7 +1,9 @@
 """Ways into the analyzer: ``ecl analyze`` (offline, in its own process) and the inbox sensor."""
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import pytest
 
 from ecl_core.migration.request import RequestStore
 from ecl_dagster.assets import MigrationSettings, migration_request_sensor
+from ecl_dagster.cli import run_status
 
 from analysis import ASSETS, add, checks, make_codebase, materialized
 
@@ -52,6 +55,11 @@ def test_ecl_analyze_on_ecl_itself_offline(tmp_path, monkeypatch):
         assert materialized(instance, run.run_id) == ASSETS
         evaluations = checks(instance, run.run_id)
         assert len(evaluations) == 18 and all(e.passed for e in evaluations.values())
+        status = io.StringIO()
+        run_status(instance, run.run_id, status)
+    calls = int(run.tags["ecl/llm_calls"])
+    assert re.search(rf"^request 'ecl-itself' usage: {calls} LLM calls \(0 from the journal\)"
+                     r".*, cost 0 USD$", status.getvalue(), re.MULTILINE), status.getvalue()
 
 
 def test_ecl_analyze_assesses_new_code_offline(tmp_path):
