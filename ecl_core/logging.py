@@ -14,18 +14,21 @@ import os
 import re
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Hashable, MutableMapping
 from typing import Any
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "redact", "register_secret"]
+__all__ = [
+    "REDACTED", "configure_logging", "get_logger", "redact", "register_secret", "warn_once",
+]
 
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEYS = frozenset({"api_key", "authorization", "x-api-key", "password", "token"})
 _MIN_SECRET_CHARS = 8
 _SECRET_VARIABLE = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL", re.IGNORECASE)
 _secrets: set[str] = set()
+_warned: set[tuple[str, Hashable]] = set()
 _lock = threading.Lock()
 _configured = False
 
@@ -116,3 +119,12 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
 def get_logger(name: str) -> Any:
     """A lazy structlog logger: it follows whatever ``configure_logging`` set up at entry."""
     return structlog.get_logger(name)
+
+
+def warn_once(logger: Any, event: str, key: Hashable, **fields: Any) -> None:
+    """Log ``event`` as a warning the first time this process meets it for ``key``."""
+    with _lock:
+        if (event, key) in _warned:
+            return
+        _warned.add((event, key))
+    logger.warning(event, **fields)

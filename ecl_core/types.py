@@ -117,6 +117,10 @@ class CompletionRequest(_Model):
     step: str = Field("", description="The ECL step that makes the call: generate, critique, ...")
     variables: dict[str, str] = Field(default_factory=dict)
 
+    def texts(self) -> tuple[str, ...]:
+        """Every text sent: the system prompt, the context, then each message's content."""
+        return (self.system, self.context, *(m.content for m in self.messages))
+
     def answered_as(self, model: type[BaseModel]) -> "CompletionRequest":
         """This request, asking for an answer that follows ``model``'s JSON schema."""
         return self.model_copy(update={"output_schema": model.model_json_schema()})

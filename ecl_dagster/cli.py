@@ -25,6 +25,7 @@ from typing import TextIO
 import dagster as dg
 
 from ecl_core.errors import ValidationError
+from ecl_core.usage.ledger import UsageTotal
 from ecl_core.usage.prices import usd_text
 from ecl_core.workflow.builtin import default_registry
 from ecl_core.workflow.definition import (
@@ -174,26 +175,29 @@ def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
 
 
 def _write_usage(instance: dg.DagsterInstance, run: dg.DagsterRun, out: TextIO) -> None:
-    """The run's LLM calls, tokens and cost (the usage ledger), and its lineage's if more."""
+    """The run's LLM calls, tokens and cost, from the usage ledger.
+
+    For a re-execution also its lineage's; for an analysis run its request's (every run of
+    its partition).
+    """
     ledger = usage_ledger(instance)
+    out.write(_usage_line("usage", ledger.total(run_id=run.run_id)))
     partition = run.tags.get("dagster/partition")
-    if run.job_name == MIGRATION_JOB and partition:  # the analyzer's calls are per request
-        lineage, label = partition_lineage_key(partition), f"request {partition!r} usage"
-    else:
-        lineage, label = run.root_run_id or run.run_id, "lineage usage"
-    for name, total in (("usage", ledger.total(run_id=run.run_id)),
-                        (label, ledger.total(lineage=lineage))):
-        if name == label and not (run.parent_run_id or run.job_name == MIGRATION_JOB):
-            break
-        tokens = total.usage
-        cost = (f"cost {usd_text(total.cost_usd)} USD" if total.cost_usd is not None else
-                f"cost unknown ({total.unpriced_calls} calls of a model without a price)")
-        out.write(
-            f"{name}: {total.calls} LLM calls ({total.journaled_calls} from the journal), "
+    if run.job_name == MIGRATION_JOB and partition:
+        total = ledger.total(lineage=partition_lineage_key(partition))
+        out.write(_usage_line(f"request {partition!r} usage", total))
+    elif run.parent_run_id:
+        out.write(_usage_line("lineage usage", ledger.total(lineage=run.root_run_id)))
+
+
+def _usage_line(name: str, total: UsageTotal) -> str:
+    tokens = total.usage
+    cost = (f"cost {usd_text(total.cost_usd)} USD" if total.cost_usd is not None else
+            f"cost unknown ({total.unpriced_calls} calls of a model without a price)")
+    return (f"{name}: {total.calls} LLM calls ({total.journaled_calls} from the journal), "
             f"{tokens.total_tokens:,} tokens (input {tokens.input_tokens:,}, cache write "
             f"{tokens.cache_creation_input_tokens:,}, cache read "
-            f"{tokens.cache_read_input_tokens:,}, output {tokens.output_tokens:,}), {cost}\n"
-        )
+            f"{tokens.cache_read_input_tokens:,}, output {tokens.output_tokens:,}), {cost}\n")
 
 
 def reexecute(

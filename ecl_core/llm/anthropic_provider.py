@@ -19,7 +19,6 @@ step's own parse-and-repair path reads the answer instead. This is logged once, 
 """
 
 import json
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -36,7 +35,7 @@ from anthropic.types import (
 from ecl_core.errors import PermanentLLMError
 from ecl_core.llm.http_status import READ_ERRORS, exhausted_until, malformed, unsendable
 from ecl_core.llm.sdk_errors import translate_anthropic_error
-from ecl_core.logging import get_logger
+from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CacheTTL, CompletionRequest, CompletionResponse, TokenUsage
 
 __all__ = ["STREAM_ABOVE_MAX_TOKENS", "AnthropicProvider"]
@@ -46,7 +45,6 @@ STREAM_ABOVE_MAX_TOKENS = 4096
 _SCHEMA_WORDS = ("output_config", "output_format", "structured output", "json_schema", "schema")
 _log = get_logger("ecl.llm")
 _no_structured_outputs: set[tuple[str, str]] = set()  # (API root, model) that refused it
-_refusal_lock = threading.Lock()
 
 
 def _refuses_schema(err: anthropic.BadRequestError) -> bool:
@@ -113,9 +111,7 @@ class AnthropicProvider:
                 request text that cannot be encoded (a lone surrogate).
         """
         started = time.perf_counter()
-        structured = request.output_schema is not None and self._server not in (
-            _no_structured_outputs
-        )
+        structured = self._structured(request)
         try:
             try:
                 message, headers = self._send(request, structured)
@@ -146,12 +142,9 @@ class AnthropicProvider:
         Raises:
             TransientLLMError, PermanentLLMError: As for ``complete``.
         """
-        structured = request.output_schema is not None and self._server not in (
-            _no_structured_outputs
-        )
         try:
             counted = self._client.messages.count_tokens(
-                **self._prompt(request, structured), model=self.model
+                **self._prompt(request, self._structured(request)), model=self.model
             )
         except (anthropic.AnthropicError, httpx2.TransportError) as err:
             raise translate_anthropic_error(err) from None
@@ -159,17 +152,18 @@ class AnthropicProvider:
             raise unsendable(err) from None
         return int(counted.input_tokens)
 
+    def _structured(self, request: CompletionRequest) -> bool:
+        """Whether ``request`` is sent asking for structured output (module docstring)."""
+        return request.output_schema is not None and self._server not in _no_structured_outputs
+
     def _stop_structured_outputs(self, err: anthropic.BadRequestError) -> None:
-        with _refusal_lock:
-            first = self._server not in _no_structured_outputs
-            _no_structured_outputs.add(self._server)
-        if first:
-            _log.warning(
-                "llm.structured_outputs_refused", provider=self.name, model=self.model,
-                request_id=err.request_id, status_code=err.status_code,
-                detail="the server refused output_config.format; this process parses and "
-                "repairs structured answers from text instead",
-            )
+        _no_structured_outputs.add(self._server)
+        warn_once(
+            _log, "llm.structured_outputs_refused", self._server, provider=self.name,
+            model=self.model, request_id=err.request_id, status_code=err.status_code,
+            detail="the server refused output_config.format; this process parses and "
+            "repairs structured answers from text instead",
+        )
 
     def _response(
         self, message: Any, headers: Mapping[str, str], started: float

@@ -106,11 +106,7 @@ class JournaledProvider:
         scope = current_scope()
         if scope is None:
             return self.inner.complete(request)
-        key = {
-            "lineage": scope.lineage,
-            "step_key": scope.step_key,
-            "request_hash": request_hash(self.name, self.model, request),
-        }
+        key = self._key(scope, request)
         scope.used.append(lambda: self._forget(key))
         while True:
             outcome = self._claim(key)
@@ -143,13 +139,16 @@ class JournaledProvider:
         scope = current_scope()
         if scope is None:
             return False
-        key = {"lineage": scope.lineage, "step_key": scope.step_key,
-               "request_hash": request_hash(self.name, self.model, request)}
+        key = self._key(scope, request)
         with self._engine.connect() as conn:
             found = conn.execute(
                 sa.select(_journal.c.response).where(self._where(key))
             ).scalar_one_or_none()
         return found is not None
+
+    def _key(self, scope: JournalScope, request: CompletionRequest) -> dict[str, str]:
+        return {"lineage": scope.lineage, "step_key": scope.step_key,
+                "request_hash": request_hash(self.name, self.model, request)}
 
     def _where(self, key: dict[str, str]) -> sa.ColumnElement[bool]:
         return sa.and_(*(_journal.c[name] == value for name, value in key.items()))

@@ -281,8 +281,7 @@ class OfflineProvider:
             raise ConfigError(
                 f"the offline provider needs variable {err.args[0]!r} for step {request.step!r}"
             ) from err
-        prompt_chars = (len(request.system) + len(request.context)
-                        + sum(len(m.content) for m in request.messages))
+        prompt_chars = sum(len(text) for text in request.texts())
         return CompletionResponse(
             text=text,
             usage=TokenUsage(input_tokens=prompt_chars // 4 + 1, output_tokens=len(text) // 4 + 1),

@@ -62,8 +62,7 @@ _pause = sa.Table(
 
 def estimated_input_tokens(request: CompletionRequest) -> int:
     """Input tokens of ``request``, estimated from its characters (module docstring)."""
-    characters = (len(request.system) + len(request.context)
-                  + sum(len(m.content) for m in request.messages))
+    characters = sum(len(text) for text in request.texts())
     return max(1, math.ceil(characters / CHARACTERS_PER_TOKEN))
 
 

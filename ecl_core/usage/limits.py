@@ -41,7 +41,7 @@ def input_bound(request: CompletionRequest) -> int:
     token is at least one byte), plus ``TURN_OVERHEAD_TOKENS`` per turn and for the system
     prompt.
     """
-    texts = [request.system, request.context, *(m.content for m in request.messages)]
+    texts = list(request.texts())
     if request.output_schema is not None:
         texts.append(json.dumps(request.output_schema))
     size = sum(len(text.encode("utf-8", "surrogatepass")) for text in texts)

@@ -13,14 +13,13 @@ process and model; a USD budget cannot be checked for it, and such a call is ref
 a ``ConfigError``.
 """
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 from ecl_core.errors import ConfigError, LLMError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.journal_scope import JournalScope, current_scope
-from ecl_core.logging import get_logger
+from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CompletionRequest, CompletionResponse
 from ecl_core.usage.budget import BudgetGuard
 from ecl_core.usage.ledger import UsageLedger
@@ -30,8 +29,6 @@ from ecl_core.usage.prices import PRICE_TABLE_ENV_VAR, PriceTable
 __all__ = ["MeteredProvider"]
 
 _log = get_logger("ecl.llm")
-_unpriced: set[str] = set()  # models warned about in this process
-_unpriced_lock = threading.Lock()
 
 
 class MeteredProvider:
@@ -98,16 +95,12 @@ class MeteredProvider:
     def _cost(self, response: CompletionResponse) -> Decimal | None:
         cost = self.prices.cost(response.model, response.usage, response.service_tier)
         if cost is None:
-            with _unpriced_lock:
-                first = response.model not in _unpriced
-                _unpriced.add(response.model)
-            if first:
-                _log.warning(
-                    "llm.price_unknown", provider=response.provider, model=response.model,
-                    price_table=self.prices.version,
-                    detail=f"cost recorded as unknown; add the model to a price table named "
-                    f"by {PRICE_TABLE_ENV_VAR}",
-                )
+            warn_once(
+                _log, "llm.price_unknown", response.model, provider=response.provider,
+                model=response.model, price_table=self.prices.version,
+                detail=f"cost recorded as unknown; add the model to a price table named by "
+                f"{PRICE_TABLE_ENV_VAR}",
+            )
         return cost
 
     def _reserve(self, guard: BudgetGuard, scope: JournalScope, request: CompletionRequest

@@ -427,8 +427,9 @@ def _unordered_reviews(
                     todo.append(nxt)
         return seen
 
+    later = {step: reachable(step) for step in waiting}
     return [(a, b) for i, a in enumerate(waiting) for b in waiting[i + 1:]
-            if b not in reachable(a) and a not in reachable(b)]
+            if b not in later[a] and a not in later[b]]
 
 
 def _config_problems(step: StepDefinition, registry: StepRegistry) -> list[str]:

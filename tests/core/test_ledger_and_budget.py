@@ -1,22 +1,21 @@
 """The usage ledger and budgets, through a built provider, over HTTP to the local server."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from structlog.testing import capture_logs
 
+from ecl_core import logging as ecl_logging
 from ecl_core.errors import BudgetExceeded, ConfigError
 from ecl_core.llm.factory import ProviderSettings, build_provider
-from ecl_core.llm.journal_scope import JournalScope, journal_scope
+from ecl_core.llm.journal_scope import journal_scope
 from ecl_core.llm.resilience import RetrySettings
 from ecl_core.types import CompletionRequest, Message, TokenUsage
-from ecl_core.usage import metering
-from ecl_core.usage.budget import BudgetGuard
 from ecl_core.usage.ledger import UsageLedger
 from ecl_core.usage.limits import Budget, input_bound
 from ecl_core.usage.prices import PRICE_TABLE_ENV_VAR, price_table
 
+from budget_race import race_for_one_call
 from messages_api import input_token_count, ok
 from scenarios import API_KEY
 
@@ -104,7 +103,7 @@ def test_each_call_writes_a_row_of_the_servers_usage_and_its_cost(messages_api, 
 
 def test_a_model_without_a_price_answers_and_its_cost_is_unknown(messages_api, db_url,
                                                                   monkeypatch):
-    monkeypatch.setattr(metering, "_unpriced", set())
+    monkeypatch.setattr(ecl_logging, "_warned", set())
     messages_api.fallback = ok("fine", input_tokens=40, output_tokens=9)
     priced, unpriced = _provider(db_url), _provider(db_url, model="claude-unknown-9")
     ledger = UsageLedger(db_url)
@@ -195,39 +194,6 @@ def test_when_counting_fails_the_budget_holds_by_the_requests_size(messages_api,
     assert len(failed) == 1
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db_url(request, tmp_path):
-    """ECL's database on SQLite, then on a real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ecl.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.mark.parametrize("guards", ["one guard", "a guard each"])
-def test_two_threads_cannot_both_hold_a_budget_that_fits_one_call(any_db_url, guards):
-    db_url = any_db_url
-    shared = BudgetGuard(db_url, Budget(tokens=1000), lease_s=60)
-    rounds, barrier = 10, threading.Barrier(2)
-    outcomes: list[list[object]] = [[] for _ in range(rounds)]
-
-    def reserve() -> None:
-        guard = shared if guards == "one guard" else BudgetGuard(
-            db_url, Budget(tokens=1000), lease_s=60)
-        for number in range(rounds):
-            barrier.wait(timeout=30)
-            try:
-                hold = guard.reserve(JournalScope(f"lineage-{number}", "step"), 600,
-                                     Decimal(0), "a call")
-                outcomes[number].append(hold)
-            except BudgetExceeded as err:
-                outcomes[number].append(err)
-
-    threads = [threading.Thread(target=reserve) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    for outcome in outcomes:
-        assert sorted(type(o).__name__ for o in outcome) == ["BudgetExceeded", "int"]
-        refused = next(o for o in outcome if isinstance(o, BudgetExceeded))
-        assert refused.held == 600 and refused.spent == 0
+def test_two_threads_cannot_both_hold_a_budget_that_fits_one_call(db_url, guards):
+    race_for_one_call(db_url, guards)

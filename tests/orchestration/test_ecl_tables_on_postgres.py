@@ -1,4 +1,5 @@
-"""ECL's tables in the deployment's PostgreSQL: the breaker and the journal work there too."""
+"""ECL's tables in the deployment's PostgreSQL: the breaker, the journal, the rate limiter and
+budget holds work there too."""
 
 import pytest
 
@@ -14,6 +15,8 @@ from ecl_core.llm.resilience import (
 )
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.types import CompletionRequest, Message
+
+from budget_race import race_for_one_call
 
 REQUEST = CompletionRequest(
     system="s", messages=(Message(role="user", content="u"),), max_tokens=8, step="generate"
@@ -60,3 +63,8 @@ def test_rate_limit_window_and_pause_on_postgres(postgres_url, windows):
     other = RateLimitedProvider(ScriptedProvider(["x"], model="pg-model"), limits, postgres_url)
     with pytest.raises(RateLimitWaitError):
         other.complete(REQUEST)
+
+
+@pytest.mark.parametrize("guards", ["one guard", "a guard each"])
+def test_two_threads_cannot_both_hold_a_budget_on_postgres(postgres_url, guards):
+    race_for_one_call(postgres_url, guards)
