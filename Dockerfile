@@ -13,7 +13,8 @@ COPY prompts ./prompts
 COPY workflows ./workflows
 COPY examples ./examples
 COPY deploy ./deploy
-RUN pip install --no-cache-dir -e . \
+# The k8s extra (dagster-k8s) serves deploy/helm; compose does not need it and ignores it.
+RUN pip install --no-cache-dir -e ".[k8s]" \
     && mkdir -p "$DAGSTER_HOME" \
     && cp deploy/postgres/dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 

@@ -40,6 +40,9 @@ def run_concurrently(
     With ``max_concurrent`` 1 or a single item the work runs in the calling thread. An
     ``Exception`` from one item becomes its outcome's ``error``; a ``BaseException`` that is
     not an ``Exception`` (KeyboardInterrupt, SystemExit) is raised once every item has ended.
+    When the calling thread is interrupted while it waits (Dagster interrupts a run it
+    cancels), the items not started are dropped and the interrupt is raised at once; the
+    items in flight end on their own.
 
     Raises:
         ValueError: ``max_concurrent`` is below 1.
@@ -55,8 +58,14 @@ def run_concurrently(
 
     if max_concurrent == 1 or len(items) <= 1:
         return [attempt(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(max_concurrent, len(items))) as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, attempt, item) for item in items
-        ]
-        return [future.result() for future in futures]
+    pool = ThreadPoolExecutor(max_workers=min(max_concurrent, len(items)))
+    futures = [pool.submit(contextvars.copy_context().run, attempt, item) for item in items]
+    try:
+        outcomes = [future.result() for future in futures]
+    except BaseException:
+        # Interrupted while waiting (a run being cancelled): items not started never start,
+        # and the caller is not held until the calls in flight end.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return outcomes

@@ -5,11 +5,10 @@ default needs no daemon), as a run of the ``migration_analysis`` job for the req
 partition, so ``ecl status`` and ``ecl reexecute`` work on it like on any run.
 """
 
-import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
 
+import click
 import dagster as dg
 
 from ecl_core.errors import ValidationError
@@ -19,42 +18,13 @@ from ecl_dagster.assets.requests import add_request, resolve_paths
 from ecl_dagster.assets.sensor import MIGRATION_JOB
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 from ecl_dagster.budgets import budget_tags
+from ecl_dagster.cli.common import echo_json, format_option, instance
 
-__all__ = ["add_analyze_parser", "analyze"]
-
-
-def add_analyze_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """The ``analyze`` command's arguments."""
-    parser = commands.add_parser(
-        "analyze", help="analyze a codebase for a migration; prints the deliverables folder"
-    )
-    parser.add_argument("path", help="the codebase: a local folder")
-    parser.add_argument("--target", required=True, help="the migration's goal, e.g. Rust")
-    parser.add_argument("--name", help="the request's name (default: the folder's name)")
-    parser.add_argument("--intended-use", default="", help="what the migrated system is for")
-    parser.add_argument("--new-code", help="the migrated code's folder, to assess it")
-    parser.add_argument("--vision", help="a text or markdown file: the vision")
-    parser.add_argument(
-        "--deploy-config", action="append", default=[], help="a deployment file (repeatable)"
-    )
-    parser.add_argument("--review-architecture", action="store_true",
-                        help="a person approves the architecture before the plan is written")
-    parser.add_argument("--budget-tokens", help="tokens the request's calls may bill in all, "
-                        "every materialization of its partition counted (ecl/budget_tokens)")
-    parser.add_argument("--budget-usd", help="USD they may bill in all (ecl/budget_usd)")
+__all__ = ["analyze"]
 
 
-def _request(args: argparse.Namespace) -> MigrationRequest:
-    data = {
-        "name": args.name or Path(args.path).resolve().name,
-        "code_path": args.path,
-        "target": args.target,
-        "intended_use": args.intended_use,
-        "new_code_path": args.new_code,
-        "vision_doc": args.vision,
-        "deploy_configs": args.deploy_config,
-        "review_architecture": args.review_architecture,
-    }
+def _request(path: str, name: str | None, fields: dict[str, object]) -> MigrationRequest:
+    data = {"name": name or Path(path).resolve().name, "code_path": path, **fields}
     request = validated(MigrationRequest, data, "", "invalid analysis request")
     return resolve_paths(request, Path.cwd())
 
@@ -69,43 +39,80 @@ def _delivery_folder(instance: dg.DagsterInstance, key: str) -> str | None:
     return str(folder.value) if folder is not None else None
 
 
-def analyze(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO) -> int:
-    """Add the request, materialize its partition, print the deliverables folder.
+@click.command()
+@click.argument("path")
+@click.option("--target", required=True, help="The migration's goal, e.g. Rust.")
+@click.option("--name", help="The request's name (default: the folder's name).")
+@click.option("--intended-use", default="", help="What the migrated system is for.")
+@click.option("--new-code", metavar="PATH", help="The migrated code's folder, to assess it.")
+@click.option("--vision", metavar="FILE", help="A text or markdown file: the vision.")
+@click.option("--deploy-config", "deploy_configs", multiple=True, metavar="FILE",
+              help="A deployment file (repeatable).")
+@click.option("--review-architecture", is_flag=True,
+              help="A person approves the architecture before the plan is written.")
+@click.option("--budget-tokens", metavar="N", help="Tokens the request's calls may bill in "
+              "all, every materialization of its partition counted (ecl/budget_tokens).")
+@click.option("--budget-usd", metavar="USD", help="USD they may bill in all (ecl/budget_usd).")
+@format_option
+@click.pass_context
+def analyze(ctx: click.Context, path: str, target: str, name: str | None, intended_use: str,
+            new_code: str | None, vision: str | None, deploy_configs: tuple[str, ...],
+            review_architecture: bool, budget_tokens: str | None, budget_usd: str | None,
+            fmt: str) -> None:
+    """Analyze the codebase at PATH (a local folder) for a migration.
 
-    Returns:
-        0 when every asset materialized or the run awaits a review of the architecture
-        (``--review-architecture``), 1 when the run failed, 2 for an invalid request.
+    Adds the request, materializes its partition of the migration graph in this process,
+    and prints the deliverables folder last. JSON: {"analysis", "delivery_folder", "run"
+    (RunDetail)}; quiet: the run id. Exits 0 when done or awaiting the architecture's review
+    (--review-architecture), 1 when the run failed (its status on stderr), 2 for an invalid
+    request (the field and the rule).
     """
-    from ecl_dagster.cli import run_status
+    from ecl_dagster.cli.status import run_status
     from ecl_dagster.definitions import defs
+    from ecl_dagster.run_views import run_detail
 
+    found = instance(ctx)
+    fields: dict[str, object] = {
+        "target": target, "intended_use": intended_use,
+        "new_code_path": new_code, "vision_doc": vision, "deploy_configs": list(deploy_configs),
+        "review_architecture": review_architecture,
+    }
     try:
-        request = _request(args)
-        budget = budget_tags(args.budget_tokens, args.budget_usd,
+        request = _request(path, name, fields)
+        budget = budget_tags(budget_tokens, budget_usd,
                              names=("--budget-tokens", "--budget-usd"))
-        key = add_request(instance, defs.resources["migration"], request)
+        key = add_request(found, defs.resources["migration"], request)
     except ValidationError as err:
-        sys.stderr.write(f"ecl: {err}\n")
+        click.echo(f"ecl: {err}", err=True)
         for detail in err.details:
-            sys.stderr.write(f"  {detail}\n")
-        return 2
+            click.echo(f"  {detail}", err=True)
+        ctx.exit(2)
     job = dg.build_reconstructable_job(
         "ecl_dagster.definitions", "job_by_name", reconstructable_args=(MIGRATION_JOB,)
     )
     result = dg.execute_job(
-        job, instance, tags={"dagster/partition": key, **budget}, raise_on_error=False
+        job, found, tags={"dagster/partition": key, **budget}, raise_on_error=False
     )
+    run = found.get_run_by_id(result.run_id)
+    awaiting = run is not None and run.tags.get(REVIEW_STATE_TAG) == "awaiting"
+    folder = _delivery_folder(found, key) if result.success and not awaiting else None
+    if fmt == "json":
+        echo_json({"analysis": key, "delivery_folder": folder,
+                   "run": run_detail(found, result.run_id).model_dump(mode="json")})
+    elif fmt == "quiet":
+        click.echo(result.run_id)
     if not result.success:
-        run_status(instance, result.run_id, sys.stderr)
-        return 1
-    run = instance.get_run_by_id(result.run_id)
-    if run is not None and run.tags.get(REVIEW_STATE_TAG) == "awaiting":
+        if fmt == "table":
+            run_status(found, result.run_id, sys.stderr)
+        ctx.exit(1)
+    if fmt != "table":
+        return
+    if awaiting:
+        assert run is not None
         review_id = run.tags.get(REVIEW_ID_TAG)
-        out.write(f"analysis '{key}' awaits review {review_id} of its architecture (run "
-                  f"{result.run_id}): `ecl review show {review_id}`, then approve or reject "
-                  f"it and `ecl review resume {review_id}`\n")
-        return 0
-    out.write(f"analysis '{key}' materialized in run {result.run_id}\n")
-    folder = _delivery_folder(instance, key)
-    out.write(f"{folder}\n")
-    return 0
+        click.echo(f"analysis '{key}' awaits review {review_id} of its architecture (run "
+                   f"{result.run_id}): `ecl review show {review_id}`, then approve or reject "
+                   f"it and `ecl review resume {review_id}`")
+        return
+    click.echo(f"analysis '{key}' materialized in run {result.run_id}")
+    click.echo(f"{folder}")

@@ -36,6 +36,7 @@ from ecl_core.workflow.definition import (
     RevisionLoop,
     StepDefinition,
     WorkflowDefinition,
+    entry_step,
     input_model,
     topological_order,
     validate,
@@ -79,10 +80,7 @@ class _Compiler:
         self.conditions = workflow.conditions()
         self.sources = {source for source, _ in workflow.edges()}
         self.input_model = input_model(workflow)
-        self.root = next(
-            s for s in topological_order(workflow)
-            if s not in self.revisers and not workflow.dependencies(s)
-        )
+        self.root = entry_step(workflow)
 
     def branches(self, step: StepDefinition) -> list[Branch]:
         return [

@@ -16,15 +16,15 @@ stack). ``resume`` executes the continuation in this process: for a run started 
 queue (``dagster job execute``), or when no daemon runs.
 """
 
-import argparse
 import getpass
 import socket
+import sys
 from typing import TextIO
 
+import click
 import dagster as dg
 
 from ecl_core.errors import ReviewAnswerRefused, ValidationError
-from ecl_core.review.book import ReviewBook
 from ecl_core.review.model import Review, iso_utc
 from ecl_dagster.awaiting import (
     REVIEW_ID_TAG,
@@ -32,36 +32,14 @@ from ecl_dagster.awaiting import (
     answer_commands,
     review_book,
 )
+from ecl_dagster.cli.common import Refused, echo_json, echo_listing, format_option, instance
 from ecl_dagster.continuation import can_queue
 from ecl_dagster.resume import NotResumable, record_answer, resume
 
-__all__ = ["add_review_parser", "review"]
+__all__ = ["review"]
 
-
-def add_review_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """The ``review`` command's sub-commands."""
-    parser = commands.add_parser("review", help="list, show, answer and resume reviews")
-    actions = parser.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="reviews, newest first")
-    listing.add_argument("--state", choices=["awaiting", "answered", "resumed"])
-    listing.add_argument("--limit", type=_positive, default=20,
-                         help="at most this many (default 20)")
-    for name, text in [("show", "what to review and how to answer"),
-                       ("resume", "execute the continuation of an answered review here")]:
-        actions.add_parser(name, help=text).add_argument("review_id")
-    for name, text in [("approve", "accept the draft or the work"),
-                       ("revise", "send the draft back with feedback (a loop's validator)"),
-                       ("reject", "end the workflow with an error")]:
-        answer = actions.add_parser(name, help=text)
-        answer.add_argument("review_id")
-        answer.add_argument("--feedback", default="", required=name == "revise",
-                            help="what to change (revise), or a note or the reason")
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return int(text)
+_REFUSED = (ReviewAnswerRefused, ValidationError)
+"""What a person asked that cannot be done: an unknown id, a second answer, a bad feedback."""
 
 
 def _list(reviews: list[Review], out: TextIO) -> None:
@@ -106,48 +84,126 @@ def _after_answer(instance: dg.DagsterInstance, review: Review, out: TextIO) -> 
                   f"with `ecl review resume {review.id}`\n")
 
 
-def review(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
-           err: TextIO) -> int:
-    """Run one ``ecl review`` command; return the exit code (0, 1 a run failed, 2 refused)."""
-    book = review_book(instance)
+def _show_review(found: Review, fmt: str) -> None:
+    if fmt == "json":
+        echo_json(found.model_dump(mode="json"))
+    elif fmt == "quiet":
+        click.echo(found.id)
+    else:
+        _show(found, sys.stdout)
+
+
+@click.group()
+def review() -> None:
+    """List, show, answer and resume reviews by a person.
+
+    ID is a review's id or a unique prefix of it (4 characters or more). Answers are
+    recorded as given by cli:<user>@<host>; the review sensor resumes a queued run within
+    seconds while the daemon runs, `ecl review resume ID` continues one here.
+    """
+
+
+@review.command("list")
+@click.option("--state", type=click.Choice(["awaiting", "answered", "resumed"]))
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many.")
+@format_option
+@click.pass_context
+def list_reviews(ctx: click.Context, state: str | None, limit: int, fmt: str) -> None:
+    """Reviews, newest first.
+
+    JSON: a list of reviews; quiet: their ids.
+    """
+    reviews = review_book(instance(ctx)).reviews(state, limit=limit)
+    echo_listing(fmt, reviews, (r.id for r in reviews), lambda: _list(reviews, sys.stdout))
+
+
+@review.command("show")
+@click.argument("review_id", metavar="ID")
+@format_option
+@click.pass_context
+def show(ctx: click.Context, review_id: str, fmt: str) -> None:
+    """What to review, and how to answer.
+
+    JSON: the review; quiet: its id.
+    """
     try:
-        if args.action == "list":
-            _list(book.reviews(args.state, limit=args.limit), out)
-            return 0
-        if args.action == "show":
-            _show(book.get(args.review_id), out)
-            return 0
-        if args.action == "resume":
-            return _resume(instance, book, args.review_id, out, err)
+        found = review_book(instance(ctx)).get(review_id)
+    except _REFUSED as refused:
+        raise Refused(str(refused)) from None
+    _show_review(found, fmt)
+
+
+def _answer_command(answer: str, text: str, feedback_help: str,
+                    feedback_required: bool) -> click.Command:
+    @click.argument("review_id", metavar="ID")
+    @click.option("--feedback", default="", required=feedback_required, help=feedback_help)
+    @format_option
+    @click.pass_context
+    def command(ctx: click.Context, review_id: str, feedback: str, fmt: str) -> None:
+        found = instance(ctx)
         by = f"cli:{getpass.getuser()}@{socket.gethostname()}"
-        answered = record_answer(instance, book, args.review_id, args.action, by, args.feedback)
-        _after_answer(instance, answered, out)
-        return 0
-    except (ReviewAnswerRefused, ValidationError) as refused:
-        err.write(f"ecl: {refused}\n")
-        return 2
+        try:
+            answered = record_answer(found, review_book(found), review_id, answer, by,
+                                     feedback)
+        except _REFUSED as refused:
+            raise Refused(str(refused)) from None
+        if fmt == "table":
+            _after_answer(found, answered, sys.stdout)
+        else:
+            _show_review(answered, fmt)
+
+    command.__doc__ = text
+    return review.command(answer)(command)
 
 
-def _resume(instance: dg.DagsterInstance, book: ReviewBook, ref: str, out: TextIO,
-            err_out: TextIO) -> int:
+_answer_command("approve", "Accept the draft or the work.",
+                "A note, kept with the answer.", False)
+_answer_command("revise", "Send the draft back with feedback (a loop's validator only).",
+                "What to change.", True)
+_answer_command("reject", "End the workflow with an error.", "The reason.", False)
+
+
+@review.command("resume")
+@click.argument("review_id", metavar="ID")
+@format_option
+@click.pass_context
+def resume_command(ctx: click.Context, review_id: str, fmt: str) -> None:
+    """Execute an answered review's continuation here.
+
+    JSON: the new run's RunDetail; quiet: its id. Exits 0 when the continuation succeeded
+    (or awaits the next review), 1 when it did not.
+    """
     from ecl_dagster.definitions import job_by_name  # loads the code location: only here
+    from ecl_dagster.run_views import run_detail
 
-    found = book.get(ref)
-    if found.answer is None:
-        err_out.write(f"ecl: review {found.id} has no answer yet; answer it first\n")
-        return 2
+    found = instance(ctx)
+    book = review_book(found)
     try:
-        run = resume(instance, book, found, job_by_name(found.workflow), by="cli")
+        answered = book.get(review_id)
+    except _REFUSED as refused:
+        raise Refused(str(refused)) from None
+    if answered.answer is None:
+        raise Refused(f"review {answered.id} has no answer yet; answer it first")
+    try:
+        run = resume(found, book, answered, job_by_name(answered.workflow), by="cli")
     except NotResumable as err:
-        err_out.write(f"ecl: review {found.id}: {err}\n")
-        return 2
+        raise Refused(f"review {answered.id}: {err}") from None
     if run is None:
-        stored = book.get(found.id)
-        err_out.write(f"ecl: review {found.id} is continued already by run "
-                      f"{stored.resume_run_id} ({stored.resumed_by})\n")
-        return 2
-    out.write(f"run {run.run_id} (continues {found.run_id[:8]}): {run.status.value}\n")
+        stored = book.get(answered.id)
+        raise Refused(f"review {answered.id} is continued already by run "
+                      f"{stored.resume_run_id} ({stored.resumed_by})")
+    if fmt == "json":
+        echo_json(run_detail(found, run.run_id).model_dump(mode="json"))
+    elif fmt == "quiet":
+        click.echo(run.run_id)
+    else:
+        _resumed(run, answered, sys.stdout)
+    ctx.exit(0 if run.status == dg.DagsterRunStatus.SUCCESS else 1)
+
+
+def _resumed(run: dg.DagsterRun, answered: Review, out: TextIO) -> None:
+    out.write(f"run {run.run_id} (continues {answered.run_id[:8]}): {run.status.value}\n")
     if run.tags.get(REVIEW_STATE_TAG) == "awaiting":
         out.write(f"it awaits review {run.tags.get(REVIEW_ID_TAG)}: see `ecl review show "
                   f"{run.tags.get(REVIEW_ID_TAG)}`\n")
-    return 0 if run.status == dg.DagsterRunStatus.SUCCESS else 1

@@ -17,6 +17,7 @@ from typing import Any
 
 import dagster as dg
 import structlog
+from dagster._core.errors import DagsterExecutionInterruptedError
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
@@ -44,6 +45,7 @@ from ecl_core.workflow.step import (
     validated,
 )
 from ecl_dagster.awaiting import review_desk
+from ecl_dagster.origin_tags import REQUEST_ID_TAG
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.usage import tag_run_usage
 
@@ -111,23 +113,41 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
     partition, so that re-materializing it never pays a completed call twice. The usage
     ledger's rows get the run id, the step attempt and the run's job as the workflow, and
     the run's usage tags are brought up to date as the scope ends (``ecl_dagster.usage``).
+    A run the HTTP API started logs the request's id too (``api_request_id``, from the run
+    tag ``ecl/request_id``).
 
     An exception that is neither an ECL error nor Dagster's own leaves the scope as a
     ``dg.Failure`` that the op's RetryPolicy may retry, its text redacted and its cause
     dropped, so that no error text reaches Dagster unredacted (issue 10, defect 5).
+
+    The interrupt by which Dagster stops a run being cancelled leaves it as a final
+    ``dg.Failure``: Dagster would otherwise honour the op's RetryPolicy and run the step
+    again (dagster-notes.md), and the run, CANCELING, ends CANCELED once its steps end.
+    Any other interrupt is Dagster's to handle.
     """
+    # A run the HTTP API started carries its request's id: its log lines carry it too.
+    request = {"api_request_id": context.run.tags[REQUEST_ID_TAG]} if (
+        REQUEST_ID_TAG in context.run.tags) else {}
     with (
         structlog.contextvars.bound_contextvars(
             run_id=context.run.run_id,
             job_name=context.run.job_name,
             step_key=step_key,
             step_attempt=context.retry_number + 1,
+            **request,
         ),
         journal_scope(lineage, step_key, run_id=context.run_id,
                       attempt=context.retry_number + 1, workflow=context.run.job_name) as scope,
     ):
         try:
             yield
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            if _cancelling(context):
+                raise dg.Failure(
+                    description="the run was cancelled while this step ran; not retried",
+                    allow_retries=False,
+                ) from None
+            raise
         except (ECLError, dg.Failure, dg.RetryRequested, dg.DagsterError):
             raise
         except Exception as err:
@@ -139,6 +159,11 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
         finally:
             if scope.used:  # the step made calls: the run's totals changed
                 tag_run_usage(context.instance, context.run_id)
+
+
+def _cancelling(context: dg.OpExecutionContext) -> bool:
+    run = context.instance.get_run_by_id(context.run_id)
+    return run is not None and run.status == dg.DagsterRunStatus.CANCELING
 
 
 def failure(err: Exception, extra: Mapping[str, Any]) -> dg.Failure:

@@ -10,33 +10,24 @@ Costs are exact USD from the price table (``unknown`` in a table, ``null`` in JS
 model had no price). Exit codes: 0, or 2 for a usage error such as a malformed ``--since``.
 """
 
-import argparse
-import json
 import re
+import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-import dagster as dg
+import click
 
 from ecl_core.usage.ledger import UsageRow, UsageTotal, total_of
 from ecl_core.usage.prices import usd_text
+from ecl_dagster.cli.common import Refused, echo_json, format_option, instance
 from ecl_dagster.usage import usage_ledger
 
-__all__ = ["add_usage_parser", "parse_since", "usage"]
+__all__ = ["parse_since", "usage"]
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def add_usage_parser(commands: Any) -> None:
-    """Add ``usage`` to the ``ecl`` command's subparsers."""
-    parser = commands.add_parser("usage", help="tokens and cost of LLM calls, from the ledger")
-    parser.add_argument("--since", help="only calls since: 30m, 24h, 7d, or an ISO date or "
-                        "time (UTC unless it names an offset)")
-    parser.add_argument("--workflow", help="only this workflow's (job's) calls")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def parse_since(text: str, now: float) -> float:
@@ -88,33 +79,42 @@ def _row_cells(name: tuple[str, str, str], total: UsageTotal) -> list[str]:
             f"{usage.output_tokens:,}", usd_text(total.cost_usd)]
 
 
-def usage(instance: dg.DagsterInstance, args: argparse.Namespace, out: TextIO,
-          err: TextIO) -> int:
-    """Run ``ecl usage`` (module docstring); return the exit code."""
+@click.command()
+@click.option("--since", metavar="WHEN", help="Only calls since: 30m, 24h, 7d, or an ISO date "
+              "or time (UTC unless it names an offset).")
+@click.option("--workflow", metavar="WORKFLOW", help="Only this workflow's (job's) calls.")
+@format_option
+@click.pass_context
+def usage(ctx: click.Context, since: str | None, workflow: str | None, fmt: str) -> None:
+    """Tokens and cost of LLM calls, per workflow, provider and model.
+
+    Read from the usage ledger. Costs are exact USD from the price table ("unknown" in the
+    table, null in JSON, when a model had no price). Quiet prints nothing.
+    """
     try:
-        since = parse_since(args.since, time.time()) if args.since else None
+        start = parse_since(since, time.time()) if since else None
     except ValueError as problem:
-        err.write(f"ecl: {problem}\n")
-        return 2
-    rows = usage_ledger(instance).rows(since=since, workflow=args.workflow)
+        raise Refused(str(problem)) from None
+    rows = usage_ledger(instance(ctx)).rows(since=start, workflow=workflow)
     grouped: dict[tuple[str, str, str], list[UsageRow]] = defaultdict(list)
     for row in rows:
         grouped[(row.workflow, row.provider, row.model)].append(row)
     groups = {key: total_of(group) for key, group in sorted(grouped.items())}
     overall = total_of(rows)
-    if args.format == "json":
-        document = {
-            "since": None if since is None else datetime.fromtimestamp(since, UTC).isoformat(),
-            "workflow": args.workflow,
+    if fmt == "json":
+        echo_json({
+            "since": None if start is None else datetime.fromtimestamp(start, UTC).isoformat(),
+            "workflow": workflow,
             "groups": [{"workflow": w, "provider": p, "model": m, **_as_json(t)}
                        for (w, p, m), t in groups.items()],
             "total": _as_json(overall),
-        }
-        out.write(json.dumps(document, indent=2) + "\n")
-        return 0
+        })
+        return
+    if fmt == "quiet":
+        return
+    out = sys.stdout
     _table_line(["workflow", "provider", "model", "calls (jour.)", "input", "cache write",
                  "cache read", "output", "USD"], out)
     for name, total in groups.items():
         _table_line(_row_cells(name, total), out)
     _table_line(_row_cells(("total", "", ""), overall), out)
-    return 0

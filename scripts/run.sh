@@ -3,7 +3,10 @@
 # .dagster_home/ and, unless ANTHROPIC_API_KEY is set, the offline provider.
 #   bash scripts/run.sh                       # critique_revise with examples/critique_revise.yaml
 #   bash scripts/run.sh summarize_document    # another workflow, with examples/<id>.yaml
-# Further arguments go to `dagster job execute` (e.g. -c another-config.yaml).
+# Further arguments go to `dg launch` (e.g. -c another-config.yaml, --config-json '{...}').
+# `dg launch --job` executes the job in this process on the instance at DAGSTER_HOME, as
+# `dagster job execute -m ecl_dagster -j JOB` does (same code path; Dagster 1.13 marks that
+# command superseded by `dg launch`), and the job's final step logs the final draft.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,4 +20,6 @@ if [ "$#" -gt 0 ] && [ -f "workflows/$1.yaml" ]; then
 fi
 config=(-c "examples/$job.yaml")
 [ "$#" -gt 0 ] && config=("$@")
-exec .venv/bin/dagster job execute -m ecl_dagster -j "$job" "${config[@]}"
+# dg warns when the active virtual environment is not the project's .venv: this is it.
+export VIRTUAL_ENV="$PWD/.venv"
+exec .venv/bin/dg launch --job "$job" "${config[@]}"

@@ -11,6 +11,7 @@ opens the breaker (architecture.md, Resilience).
 """
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pybreaker
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from ecl_core.db import METADATA, engine
 
-__all__ = ["SQLBreakerStorage"]
+__all__ = ["BreakerState", "SQLBreakerStorage", "breaker_states"]
 
 _state = sa.Table(
     "ecl_breaker_state",
@@ -35,6 +36,39 @@ _failures = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, index=True),
     sa.Column("failed_at", sa.Float, nullable=False),
 )
+_opens = sa.Table(
+    "ecl_breaker_opens",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, index=True),
+    sa.Column("opened_at", sa.Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """One shared breaker as every process sees it.
+
+    Attributes:
+        state: ``closed``, ``open`` or ``half-open``.
+        opened_at: When it last opened, seconds since the epoch; None if never.
+        opens: How many times it has opened.
+    """
+
+    name: str
+    state: str
+    opened_at: float | None
+    opens: int
+
+
+def breaker_states(url: str) -> list[BreakerState]:
+    """Every breaker with state in the database at ``url``, by name (two queries)."""
+    with engine(url).connect() as conn:
+        rows = conn.execute(sa.select(_state).order_by(_state.c.name)).all()
+        counts: dict[str, int] = dict(conn.execute(
+            sa.select(_opens.c.name, sa.func.count()).group_by(_opens.c.name)
+        ).all())
+    return [BreakerState(r.name, r.state, r.opened_at, int(counts.get(r.name, 0))) for r in rows]
 
 
 class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
@@ -150,4 +184,7 @@ class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
 
     @opened_at.setter
     def opened_at(self, value: datetime) -> None:
+        """Record an opening (pybreaker sets this each time the breaker opens)."""
         self._upsert(opened_at=value.timestamp())
+        with self._engine.begin() as conn:
+            conn.execute(sa.insert(_opens).values(name=self._name, opened_at=value.timestamp()))

@@ -24,7 +24,7 @@ from ecl_core.types import CompletionResponse, TokenUsage
 from ecl_core.usage.prices import total_cost
 from ecl_core.usage.tables import BUDGET_HOLDS, LEDGER
 
-__all__ = ["UsageLedger", "UsageRow", "UsageTotal", "total_of"]
+__all__ = ["ModelTotal", "UsageLedger", "UsageRow", "UsageTotal", "total_of"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,23 @@ class UsageTotal:
     usage: TokenUsage = TokenUsage()
     cost_usd: Decimal | None = Decimal(0)
     unpriced_calls: int = 0
+
+
+@dataclass(frozen=True)
+class ModelTotal:
+    """Every call of one workflow, provider and model, summed (``UsageLedger.by_model``).
+
+    Attributes:
+        cost_usd: USD billed by its priced calls, as a float (a metric, not an invoice).
+    """
+
+    workflow: str
+    provider: str
+    model: str
+    calls: int
+    journaled_calls: int
+    usage: TokenUsage
+    cost_usd: float
 
 
 def total_of(rows: Iterable[UsageRow]) -> UsageTotal:
@@ -173,3 +190,32 @@ class UsageLedger:
     def total(self, *, run_id: str | None = None, lineage: str | None = None) -> UsageTotal:
         """What one run, or one lineage, billed."""
         return total_of(self.rows(run_id=run_id, lineage=lineage))
+
+    def by_model(self) -> list[ModelTotal]:
+        """Totals per workflow, provider and model, summed by the database (one query)."""
+        c = LEDGER.c
+        query = sa.select(
+            c.workflow, c.provider, c.model, sa.func.count(),
+            sa.func.sum(sa.case((c.journaled, 1), else_=0)),
+            *(sa.func.sum(column) for column in (
+                c.input_tokens, c.output_tokens, c.cache_creation_5m_tokens,
+                c.cache_creation_1h_tokens, c.cache_read_tokens,
+            )),
+            sa.func.sum(sa.cast(c.cost_usd, sa.Float)),
+        ).group_by(c.workflow, c.provider, c.model).order_by(c.workflow, c.provider, c.model)
+        with self._engine.connect() as conn:
+            found = conn.execute(query).all()
+        return [
+            ModelTotal(
+                workflow=workflow, provider=provider, model=model, calls=int(calls),
+                journaled_calls=int(journaled or 0),
+                usage=TokenUsage(
+                    input_tokens=int(i or 0), output_tokens=int(o or 0),
+                    cache_creation_input_tokens=int(w5 or 0) + int(w1 or 0),
+                    cache_creation_1h_input_tokens=int(w1 or 0),
+                    cache_read_input_tokens=int(r or 0),
+                ),
+                cost_usd=float(cost or 0.0),
+            )
+            for workflow, provider, model, calls, journaled, i, o, w5, w1, r, cost in found
+        ]

@@ -55,6 +55,7 @@ __all__ = [
     "StepDefinition",
     "WorkflowDefinition",
     "WorkflowValidationError",
+    "entry_step",
     "input_model",
     "load_workflow",
     "load_workflows",
@@ -551,3 +552,19 @@ def topological_order(workflow: WorkflowDefinition) -> list[str]:
             [Problem(file=workflow.source, step=f"steps {stuck}", rule="dependency cycle")]
         )
     return order
+
+
+def entry_step(workflow: WorkflowDefinition) -> str:
+    """The step that takes the workflow input as its run config.
+
+    It is the first step in ``topological_order`` with no dependency that is not a loop's
+    reviser (``ecl_dagster.compiler`` gives it the input model as its config schema).
+
+    Raises:
+        WorkflowValidationError: The edges have a cycle.
+    """
+    revisers = {loop.reviser for loop in workflow.loops()}
+    return next(
+        s for s in topological_order(workflow)
+        if s not in revisers and not workflow.dependencies(s)
+    )

@@ -32,7 +32,9 @@ class SummarizeDocumentInput(BaseModel):
 
     path: str = Field(
         description=f"A .txt or .md file of at most 1 MB ({MAX_DOCUMENT_BYTES:,} bytes); "
-        "relative paths start at the run's working directory."
+        "relative paths start at the run's working directory (through the HTTP API: at its "
+        "documents folder, which the file must be in).",
+        json_schema_extra={"format": "path"},
     )
 
 

@@ -43,6 +43,7 @@ class LocalStack:
     postgres_url: str
     env: dict[str, str]
     pids: dict[str, int]
+    api_url: str | None = None
 
 
 def _bin(command: list[str]) -> list[str]:
@@ -106,8 +107,13 @@ def _service(name: str, command: list[str], env: dict[str, str], logs: Path
 
 @contextmanager
 def local_stack(home: Path, *, web_port: int = 3000, postgres_url: str | None = None,
-                extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]:
-    """Start the stack in ``home`` (DAGSTER_HOME); stop all of it on exit."""
+                extra_env: dict[str, str] | None = None, api_port: int | None = None,
+                ) -> Iterator[LocalStack]:
+    """Start the stack in ``home`` (DAGSTER_HOME); stop all of it on exit.
+
+    With ``api_port``, ECL's HTTP API is started too; its keys file is the one
+    ``ECL_API_KEYS_FILE`` names (in the environment or ``extra_env``).
+    """
     with ExitStack() as stack:
         if postgres_url is None:
             server = stack.enter_context(throwaway_cluster())
@@ -144,21 +150,30 @@ def local_stack(home: Path, *, web_port: int = 3000, postgres_url: str | None = 
         daemon = stack.enter_context(
             _service("daemon", services.daemon(str(workspace)), env, logs))
         _wait("daemon", lambda: _daemon_ok(env), daemon, logs / "daemon.log")
-        yield LocalStack(
-            home=home, web_url=web_url, grpc_port=grpc_port, postgres_url=postgres_url,
-            env=env, pids={"code-server": code.pid, "webserver": web.pid, "daemon": daemon.pid},
-        )
+        pids = {"code-server": code.pid, "webserver": web.pid, "daemon": daemon.pid}
+        api_url = None
+        if api_port is not None:
+            api = stack.enter_context(_service(
+                "api", services.api_server(HOST, api_port, str(workspace)), env, logs))
+            api_url = f"http://{HOST}:{api_port}"
+            _wait("API server", lambda: _http_ok(f"{api_url}/health/live"), api,
+                  logs / "api.log")
+            pids["api"] = api.pid
+        yield LocalStack(home=home, web_url=web_url, grpc_port=grpc_port,
+                         postgres_url=postgres_url, env=env, pids=pids, api_url=api_url)
 
 
 def banner(running: LocalStack) -> str:
     """What the stack prints once it is up.
 
-    The UI, DAGSTER_HOME, the inboxes its sensors read (``$ECL_INBOX_DIR``,
-    ``$ECL_ANALYSIS_INBOX_DIR`` and ``$ECL_REVIEW_INBOX_DIR`` of its services, else the
-    folders in DAGSTER_HOME), its logs and its processes.
+    The UI, the HTTP API when it runs, DAGSTER_HOME, the inboxes its sensors read
+    (``$ECL_INBOX_DIR``, ``$ECL_ANALYSIS_INBOX_DIR`` and ``$ECL_REVIEW_INBOX_DIR`` of its
+    services, else the folders in DAGSTER_HOME), its logs and its processes.
     """
+    api = (f"  HTTP API:       {running.api_url} (docs at {running.api_url}/docs)\n"
+           if running.api_url else "")
     return (
-        f"ECL local stack is up.\n  UI:             {running.web_url}\n"
+        f"ECL local stack is up.\n  UI:             {running.web_url}\n{api}"
         f"  DAGSTER_HOME    {running.home}\n"
         f"  inbox:          {topic_inbox_folder(running.home, running.env)}\n"
         f"  analysis inbox: {analysis_inbox_folder(running.home, running.env)}\n"
@@ -176,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="DAGSTER_HOME of the stack")
     parser.add_argument("--web-port", type=int, default=3000)
     parser.add_argument("--postgres-url", help="use this database instead of a throwaway cluster")
+    parser.add_argument("--api-port", type=int, help="also serve ECL's HTTP API on this port "
+                        "(keys: the file ECL_API_KEYS_FILE names)")
     args = parser.parse_args(argv)
     stop = False
 
@@ -186,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     with local_stack(args.home.resolve(), web_port=args.web_port,
-                     postgres_url=args.postgres_url) as running:
+                     postgres_url=args.postgres_url, api_port=args.api_port) as running:
         sys.stdout.write(banner(running))
         sys.stdout.flush()
         while not stop:

@@ -4,7 +4,7 @@
 ways of running the deployment cannot drift apart.
 """
 
-__all__ = ["CODE_LOCATION_MODULE", "code_server", "daemon", "webserver"]
+__all__ = ["CODE_LOCATION_MODULE", "api_server", "code_server", "daemon", "webserver"]
 
 CODE_LOCATION_MODULE = "ecl_dagster"
 
@@ -23,3 +23,9 @@ def webserver(host: str, port: int, workspace: str) -> list[str]:
 def daemon(workspace: str) -> list[str]:
     """The daemon: run queue, sensors, run retries, run monitoring."""
     return ["dagster-daemon", "run", "-w", workspace]
+
+
+def api_server(host: str, port: int, workspace: str) -> list[str]:
+    """ECL's HTTP API (``ecl_dagster.service``), submitting runs to the workspace's location."""
+    return ["ecl", "server", "start", "--host", host, "--port", str(port),
+            "--workspace", workspace]

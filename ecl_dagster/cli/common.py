@@ -1,0 +1,215 @@
+"""What every ``ecl`` command shares: the instance, ``--format``, run ids, refusals, JSON.
+
+This module imports no Dagster at load time: ``ecl --help`` and shell completion load only
+the command they need (``ecl_dagster.cli.lazy``).
+"""
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+from click.shell_completion import CompletionItem
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+__all__ = [
+    "FORMATS",
+    "RUN",
+    "Refused",
+    "RunId",
+    "Session",
+    "echo_json",
+    "echo_model",
+    "format_option",
+    "instance",
+    "parse_tags",
+    "stdout_to_stderr",
+]
+
+FORMATS = ("table", "json", "quiet")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Refused(click.ClickException):
+    """What was asked cannot be done (an unknown id, a run that has ended...): exit 2.
+
+    Shown as ``ecl: <message>`` on stderr, without the usage text.
+    """
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Write ``ecl: <message>`` to stderr."""
+        click.echo(f"ecl: {self.format_message()}", file=file, err=file is None)
+
+
+class Session:
+    """The ``ecl`` group's context object: the instance at DAGSTER_HOME, opened on first use.
+
+    ``ecl workflows`` and ``--help`` never open it, so they need no DAGSTER_HOME.
+    """
+
+    def __init__(self) -> None:
+        self._instance: dg.DagsterInstance | None = None
+
+    @property
+    def instance(self) -> "dg.DagsterInstance":
+        """The instance at DAGSTER_HOME.
+
+        Raises:
+            Refused: DAGSTER_HOME is not set.
+        """
+        if self._instance is None:
+            if not os.environ.get("DAGSTER_HOME"):
+                raise Refused("set DAGSTER_HOME to the instance's directory")
+            import dagster as dg
+
+            self._instance = dg.DagsterInstance.get()
+        return self._instance
+
+    def close(self) -> None:
+        """Dispose of the instance, if it was opened."""
+        if self._instance is not None:
+            self._instance.dispose()
+            self._instance = None
+
+
+def instance(ctx: click.Context | None = None) -> "dg.DagsterInstance":
+    """The instance of the current ``ecl`` invocation (opened on first use, closed at its end).
+
+    Raises:
+        Refused: DAGSTER_HOME is not set.
+    """
+    ctx = ctx or click.get_current_context()
+    session = ctx.find_object(Session)
+    if session is None:  # a command invoked without the ``ecl`` group (a test's CliRunner)
+        root = ctx.find_root()
+        session = root.ensure_object(Session)
+        root.call_on_close(session.close)
+    return session.instance
+
+
+def format_option(function: F) -> F:
+    """``--format table|json|quiet``, spelled the same on every command."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+        help="table: for a person; json: the HTTP API's shapes; quiet: only ids, one per line.",
+    )(function)
+
+
+def echo_json(document: Any) -> None:
+    """``document`` as indented JSON on stdout."""
+    click.echo(json.dumps(document, indent=2))
+
+
+def echo_listing(fmt: str, models: Sequence[BaseModel], ids: Iterable[str],
+                 table: Callable[[], None]) -> None:
+    """A listing in ``fmt``: the models as a JSON list, their ids one per line, or ``table()``."""
+    if fmt == "json":
+        echo_json([m.model_dump(mode="json") for m in models])
+    elif fmt == "quiet":
+        for found in ids:
+            click.echo(found)
+    else:
+        table()
+
+
+def echo_model(model: BaseModel) -> None:
+    """A run view (``ecl_dagster.run_views``) as JSON: exactly what the HTTP API returns."""
+    echo_json(model.model_dump(mode="json"))
+
+
+RESERVED_TAG_PREFIXES = ("dagster/", "ecl/", ".dagster")
+"""Tags ECL and Dagster set themselves: a run's own tags may not use them (as in the API)."""
+
+
+def parse_tags(given: tuple[str, ...], own: bool = False, option: str = "--tag") -> dict[
+        str, str]:
+    """``KEY=VALUE`` pairs as a dict; with ``own``, tags for a new run.
+
+    Raises:
+        click.BadParameter: A pair without ``=``; with ``own``, a key under a reserved prefix.
+    """
+    tags: dict[str, str] = {}
+    for pair in given:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: write KEY=VALUE", param_hint=option)
+        if own and key.startswith(RESERVED_TAG_PREFIXES):
+            raise click.BadParameter(f"{key!r}: tags under dagster/ and ecl/ are set by ECL",
+                                     param_hint=option)
+        tags[key] = value
+    return tags
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr while the block runs.
+
+    A workspace (``launching.open_workspace``) starts a code server process that inherits
+    this process's stdout and logs to it for its whole life; ``--format json`` and ``quiet``
+    promise a stdout with nothing else on it. Nothing may be printed inside the block.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _resolve_failure(given: str, reason: str) -> str:
+    if "ambiguous" in reason:
+        return reason
+    where = f"no run {given} in the instance at DAGSTER_HOME"
+    return where if reason.startswith("no run ") else f"{where}: {reason}"
+
+
+class RunId(click.ParamType):
+    """A run id, or a unique prefix of one (4 characters or more; the UI shows 8).
+
+    Converts to the full id; an unknown id, an ambiguous or too short prefix is refused (exit
+    2) with the prefix named. Completes the ids of the latest runs.
+    """
+
+    name = "run"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        """The full id of the one run ``value`` names."""
+        from ecl_dagster.run_views import UnknownRun, resolve_run_id
+
+        try:
+            return resolve_run_id(instance(ctx), str(value))
+        except UnknownRun as err:
+            raise Refused(_resolve_failure(str(value), str(err))) from None
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        """The short ids of the latest 50 runs that start with ``incomplete``."""
+        if not os.environ.get("DAGSTER_HOME"):
+            return []
+        import dagster as dg
+
+        from ecl_dagster.run_views import list_runs
+
+        try:
+            with dg.DagsterInstance.get() as found:
+                page = list_runs(found, limit=50)
+        except Exception:  # completion must never break the shell: no suggestions instead
+            return []
+        return [CompletionItem(run.short_id, help=f"{run.workflow} {run.state}")
+                for run in page.runs if run.run_id.startswith(incomplete.lower())]
+
+
+RUN = RunId()

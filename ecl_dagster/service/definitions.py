@@ -1,0 +1,37 @@
+"""``/definitions``: the workflows a run may name, with their input schemas."""
+
+from fastapi import APIRouter, Depends
+
+from ecl_core.workflow.builtin import default_registry
+from ecl_core.workflow.definition import load_workflows
+from ecl_dagster import launching
+from ecl_dagster.jobs import workflows_dir
+from ecl_dagster.service.context import caller
+from ecl_dagster.service.errors import ApiError, ErrorBody
+from ecl_dagster.workflow_views import (
+    WorkflowDetail,
+    WorkflowInfo,
+    workflow_detail,
+    workflow_info,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/definitions", tags=["definitions"], dependencies=[Depends(caller)],
+                   responses={401: {"model": ErrorBody}})
+
+
+@router.get("", response_model=list[WorkflowInfo], summary="The workflows")
+def list_definitions() -> list[WorkflowInfo]:
+    """Every workflow of the workflows folder, by file name."""
+    return [workflow_info(w) for w in load_workflows(workflows_dir(), default_registry())]
+
+
+@router.get("/{workflow_id}", response_model=WorkflowDetail,
+            responses={404: {"model": ErrorBody}}, summary="One workflow")
+def show(workflow_id: str) -> WorkflowDetail:
+    """A workflow's steps, edges, loops, order and input schema."""
+    try:
+        return workflow_detail(launching.find_workflow(workflow_id))
+    except launching.UnknownWorkflow as err:
+        raise ApiError(404, str(err)) from None

@@ -1,0 +1,101 @@
+"""``/health``: liveness, and readiness with what a run needs (no key asked).
+
+Ready means: the instance's storage answers a query, the code location is loaded, and
+every shared circuit breaker's state is read from ECL's database. It answers 503 when the
+storage or the code location fails (the API cannot start or read runs), and 200 with
+status ``degraded`` while a breaker is open or half-open: runs are still accepted, and
+their LLM calls fail fast until the breaker lets a trial call through (architecture.md,
+Resilience).
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+
+from ecl_core.llm.breaker_store import breaker_states
+from ecl_core.logging import redact
+from ecl_dagster.ecl_db import ecl_db_url
+from ecl_dagster.launching import LOCATION_NAME
+from ecl_dagster.service.context import Service, service
+
+__all__ = ["Breaker", "Check", "Readiness", "router"]
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+class Check(BaseModel):
+    """One dependency's check."""
+
+    ok: bool
+    error: str | None = Field(None, description="Why it failed (type and message).")
+
+
+class Breaker(BaseModel):
+    """A shared circuit breaker, as every process of the instance sees it."""
+
+    name: str
+    state: Literal["closed", "open", "half-open"]
+    opened_at: float | None = Field(description="When it last opened, epoch seconds.")
+    opens: int = Field(description="Times it has opened.")
+
+
+class Readiness(BaseModel):
+    """Whether the API can serve, and the state of what runs depend on."""
+
+    status: Literal["ready", "degraded", "unavailable"]
+    storage: Check
+    code_location: Check
+    breakers: list[Breaker]
+    breaker_check: Check
+
+
+def _failed(err: Exception) -> Check:
+    return Check(ok=False, error=redact(f"{type(err).__name__}: {err}")[:500])
+
+
+@router.get("/live", summary="The process answers")
+def live() -> dict[str, str]:
+    """Always ``{"status": "ok"}`` while the server runs."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", response_model=Readiness, summary="Storage, code location, breakers",
+            responses={503: {"model": Readiness, "description": "Storage or code location "
+                                                              "failed."}})
+def ready(svc: Annotated[Service, Depends(service)], response: Response) -> Readiness:
+    """Check storage, the code location and the breakers (module docstring)."""
+    try:
+        svc.instance.get_run_records(limit=1)
+        storage = Check(ok=True)
+    except Exception as err:  # any failure of the storage is what this reports
+        storage = _failed(err)
+    try:
+        request = svc.workspace.create_request_context()
+        entries = request.get_code_location_entries()
+        entry = entries.get(LOCATION_NAME) or next(iter(entries.values()), None)
+        if entry is None:
+            location = Check(ok=False, error="the workspace names no code location")
+        elif entry.load_error is not None:
+            location = Check(ok=False, error=redact(entry.load_error.message)[:500])
+        else:
+            location = Check(ok=entry.code_location is not None,
+                             error=None if entry.code_location else "still loading")
+    except Exception as err:
+        location = _failed(err)
+    breakers: list[Breaker] = []
+    try:
+        breakers = [Breaker(name=b.name, state=b.state, opened_at=b.opened_at, opens=b.opens)  # type: ignore[arg-type]
+                    for b in breaker_states(ecl_db_url(svc.instance))]
+        breaker_check = Check(ok=True)
+    except Exception as err:
+        breaker_check = _failed(err)
+    if not (storage.ok and location.ok):
+        response.status_code = 503
+        state: Literal["ready", "degraded", "unavailable"] = "unavailable"
+    elif not breaker_check.ok or any(b.state != "closed" for b in breakers):
+        state = "degraded"
+    else:
+        state = "ready"
+    return Readiness(status=state, storage=storage, code_location=location, breakers=breakers,
+                     breaker_check=breaker_check)

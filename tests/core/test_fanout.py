@@ -1,0 +1,45 @@
+"""Fan-out in threads: outcomes in order, and an interrupt that starts nothing more."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from ecl_core.fanout import run_concurrently
+
+
+def test_outcomes_come_back_in_order_with_each_error_kept_apart():
+    def work(item: int) -> int:
+        if item == 2:
+            raise ValueError("two")
+        time.sleep(0.01 * (5 - item))
+        return item * 10
+
+    outcomes = run_concurrently(work, [1, 2, 3, 4], max_concurrent=3)
+    assert [o.item for o in outcomes] == [1, 2, 3, 4]
+    assert [o.result for o in outcomes] == [10, None, 30, 40]
+    assert str(outcomes[1].error) == "two"
+
+
+def test_an_interrupt_while_waiting_starts_no_more_items_and_is_raised_at_once():
+    started: list[int] = []
+    release = threading.Event()
+
+    def work(item: int) -> int:
+        started.append(item)
+        release.wait(30)
+        return item
+
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()  # as Dagster does
+    began = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_concurrently(work, list(range(6)), max_concurrent=2)
+        waited = time.monotonic() - began
+    finally:
+        release.set()
+    assert waited < 10  # not held until the items in flight end (30 s)
+    time.sleep(0.3)
+    assert sorted(started) == [0, 1]  # the 4 items not started never start
