@@ -25,18 +25,26 @@ from dagster._core.storage.tags import (
 )
 
 from ecl_dagster.awaiting import REVIEW_TAGS
+from ecl_dagster.origin_tags import API_KEY_TAG, REQUEST_ID_TAG
 from ecl_dagster.orphans import WORKER_HOST_TAG
+from ecl_dagster.resources import PROVIDER_TAG
+from ecl_dagster.usage import CALLS_TAG, COST_TAG, TOKENS_TAG
 
 __all__ = ["can_queue", "create_continuation", "execute_here", "inherited_tags", "submit"]
 
-_NOT_INHERITED = {*TAGS_TO_MAYBE_OMIT_ON_RETRY, *REVIEW_TAGS, WORKER_HOST_TAG}
+_NOT_INHERITED = {
+    *TAGS_TO_MAYBE_OMIT_ON_RETRY, *REVIEW_TAGS, WORKER_HOST_TAG,
+    API_KEY_TAG, REQUEST_ID_TAG,  # who asked for the parent, not for this run
+    CALLS_TAG, TOKENS_TAG, COST_TAG, PROVIDER_TAG,  # the parent's usage, not this run's
+}
 
 
 def inherited_tags(parent: dg.DagsterRun) -> dict[str, str]:
     """The tags a re-execution of ``parent`` keeps.
 
-    All but the review's, the worker host's, and those Dagster leaves out of a retry
-    (failure reason, retry number...).
+    All but the review's, the worker host's, the API request's (key name, request id), the
+    parent's usage (calls, tokens, cost, provider: the new run tags its own), and those
+    Dagster leaves out of a retry (failure reason, retry number...).
     """
     return {k: v for k, v in parent.tags.items() if k not in _NOT_INHERITED}
 

@@ -11,7 +11,7 @@
 
 ID is a review's id or a unique prefix of it (4 characters or more). An answer is stored
 before anything else happens and is recorded as given by ``cli:<user>@<host>``; the review
-sensor then resumes the run within seconds when the daemon runs (``dagster dev``, the local
+sensor then resumes the run within seconds when the daemon runs (``dg dev``, the local
 stack). ``resume`` executes the continuation in this process: for a run started outside the
 queue (``dagster job execute``), or when no daemon runs.
 """
@@ -78,7 +78,7 @@ def _after_answer(instance: dg.DagsterInstance, review: Review, out: TextIO) -> 
     parent = instance.get_run_by_id(review.run_id)
     if parent is not None and can_queue(parent):
         out.write(f"the review sensor resumes run {review.run_id[:8]} within seconds while the "
-                  "daemon runs (dagster dev, the local stack)\n")
+                  "daemon runs (dg dev, the local stack)\n")
     else:
         out.write(f"run {review.run_id[:8]} was executed outside the run queue: continue it "
                   f"with `ecl review resume {review.id}`\n")

@@ -57,9 +57,10 @@ MIN_PREFIX_CHARS = 4
 _PREFIX = re.compile(r"^[0-9a-f-]+$")
 
 RunState = Literal[
-    "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUCCESS", "FAILURE",
-    "CANCELING", "CANCELED",
+    "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED", "SUSPENDED", "SUCCESS",
+    "FAILURE", "CANCELING", "CANCELED",
 ]
+"""Every ``DagsterRunStatus`` of dagster 1.13 (a test keeps them equal)."""
 StepState = Literal["succeeded", "failed", "skipped", "running"]
 
 

@@ -184,7 +184,30 @@ class SQLBreakerStorage(pybreaker.CircuitBreakerStorage):
 
     @opened_at.setter
     def opened_at(self, value: datetime) -> None:
-        """Record an opening (pybreaker sets this each time the breaker opens)."""
-        self._upsert(opened_at=value.timestamp())
+        """Record when the breaker opened; count an opening once, as it moves to ``open``.
+
+        pybreaker sets this, then the state, in every process whose failed call trips the
+        breaker; a process that trips a breaker another already opened moves ``opened_at``
+        on (as pybreaker's own storage would) but adds no opening. The move to ``open`` is
+        one conditional UPDATE (or the row's first INSERT), so two processes tripping it
+        at once count one opening.
+        """
+        moment = value.timestamp()
         with self._engine.begin() as conn:
-            conn.execute(sa.insert(_opens).values(name=self._name, opened_at=value.timestamp()))
+            opened = conn.execute(
+                sa.update(_state)
+                .where(_state.c.name == self._name, _state.c.state != pybreaker.STATE_OPEN)
+                .values(state=pybreaker.STATE_OPEN, opened_at=moment)
+            ).rowcount == 1
+            if not opened:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(sa.insert(_state).values(
+                            name=self._name, state=pybreaker.STATE_OPEN, opened_at=moment,
+                            success_counter=0))
+                    opened = True
+                except sa.exc.IntegrityError:  # it is open already
+                    conn.execute(sa.update(_state).where(_state.c.name == self._name)
+                                 .values(opened_at=moment))
+            if opened:
+                conn.execute(sa.insert(_opens).values(name=self._name, opened_at=moment))

@@ -130,7 +130,7 @@ def run(ctx: click.Context, workflow_id: str, input_text: str | None,
     if not wait:
         if not daemon:
             click.echo(f"ecl: no daemon runs for this instance: run {submitted.run_id[:8]} "
-                       "waits in the queue until one does (dagster dev, the local stack); "
+                       "waits in the queue until one does (dg dev, the local stack); "
                        "`ecl run --wait` executes a run in this process instead", err=True)
         show_summary(run_summary(found, submitted.run_id), fmt, sys.stdout)
         return

@@ -17,7 +17,6 @@ from typing import Any
 
 import dagster as dg
 from fastapi import FastAPI, Request, Response
-from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ecl_core.logging import get_logger
@@ -35,8 +34,9 @@ _log = get_logger("ecl.api")
 
 
 def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
-    return route.path if isinstance(route, APIRoute) else "unmatched"
+    """The matched route's path template (a metric label of bounded cardinality)."""
+    path = getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"
 
 
 def create_app(
@@ -51,8 +51,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if service is not None:
-            app.state.service = service
+        if service is not None:  # given: set below, owned by the caller
             yield
             return
         with dg.DagsterInstance.get() as instance, open_workspace(instance, workspace) as locations:
@@ -64,10 +63,11 @@ def create_app(
         title="ECL", version=API_VERSION, lifespan=lifespan,
         description="Durable, observable LLM workflows on Dagster: submit and follow runs, "
         "read their steps, tokens and artifacts, cancel and re-execute them. Every endpoint "
-        "but /health asks for an API key in the X-API-Key header. Errors have one shape: "
-        '{"error": {"code", "message", "details"}}.',
+        "but /health and /metrics asks for an API key in the X-API-Key header. Errors have "
+        'one shape: {"error": {"code", "message", "details"}}.',
     )
     if service is not None:
+        app.state.service = service
         app.state.metrics = registry_for(service.instance)
     errors.install(app)
     app.include_router(runs.router)
@@ -89,7 +89,10 @@ def create_app(
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as err:  # answered here: nothing past this point redacts a traceback
+            response = errors.internal_error(request.state.request_id, err)
         response.headers["X-Request-ID"] = request.state.request_id
         route = _route_of(request)
         _, counter = app.state.metrics

@@ -19,12 +19,13 @@ from starlette.exceptions import HTTPException
 
 from ecl_core.logging import get_logger, redact
 
-__all__ = ["ApiError", "ErrorBody", "FieldProblem", "field_problems", "install"]
+__all__ = ["ApiError", "ErrorBody", "FieldProblem", "field_problems", "install", "internal_error"]
 
 _log = get_logger("ecl.api")
 
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "not_allowed",
-          409: "conflict", 422: "invalid_input", 429: "rate_limited", 503: "unavailable"}
+          409: "conflict", 422: "invalid_input", 429: "rate_limited", 500: "internal",
+          503: "unavailable"}
 
 
 class FieldProblem(BaseModel):
@@ -96,10 +97,14 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, err: HTTPException) -> JSONResponse:
         return _response(err.status_code, str(err.detail), headers=err.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", "")
-        _log.error("api.error", request_id=request_id, error=type(err).__name__,
-                   message=redact(str(err)))
-        return _response(500, f"internal error ({type(err).__name__}); the server's log has "
-                         f"it under request id {request_id}")
+
+def internal_error(request_id: str, err: Exception) -> JSONResponse:
+    """The 500 of an unexpected error: its type and the request id, the rest in the log.
+
+    Answered by the request middleware (``ecl_dagster.service.app``), so no traceback
+    reaches uvicorn's log, where nothing would redact it.
+    """
+    _log.error("api.error", request_id=request_id, error=type(err).__name__,
+               message=redact(str(err)))
+    return _response(500, f"internal error ({type(err).__name__}); the server's log has it "
+                     f"under request id {request_id}")

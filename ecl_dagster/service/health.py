@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from ecl_core.llm.breaker_store import breaker_states
-from ecl_core.logging import redact
+from ecl_core.logging import get_logger, redact
 from ecl_dagster.ecl_db import ecl_db_url
 from ecl_dagster.launching import LOCATION_NAME
 from ecl_dagster.service.context import Service, service
@@ -22,13 +22,15 @@ from ecl_dagster.service.context import Service, service
 __all__ = ["Breaker", "Check", "Readiness", "router"]
 
 router = APIRouter(prefix="/health", tags=["health"])
+_log = get_logger("ecl.api")
 
 
 class Check(BaseModel):
     """One dependency's check."""
 
     ok: bool
-    error: str | None = Field(None, description="Why it failed (type and message).")
+    error: str | None = Field(None, description="Why it failed, in short; the server's log "
+                              "has the message.")
 
 
 class Breaker(BaseModel):
@@ -50,8 +52,14 @@ class Readiness(BaseModel):
     breaker_check: Check
 
 
-def _failed(err: Exception) -> Check:
-    return Check(ok=False, error=redact(f"{type(err).__name__}: {err}")[:500])
+def _failed(what: str, err: Exception) -> Check:
+    """A failed check as answered: the error's type only; its message goes to the log.
+
+    The endpoint asks for no key, and a database error names hosts and users.
+    """
+    _log.warning("api.not_ready", check=what, error=type(err).__name__,
+                 message=redact(str(err))[:500])
+    return Check(ok=False, error=f"{type(err).__name__}; see the server's log")
 
 
 @router.get("/live", summary="The process answers")
@@ -69,7 +77,7 @@ def ready(svc: Annotated[Service, Depends(service)], response: Response) -> Read
         svc.instance.get_run_records(limit=1)
         storage = Check(ok=True)
     except Exception as err:  # any failure of the storage is what this reports
-        storage = _failed(err)
+        storage = _failed("storage", err)
     try:
         request = svc.workspace.create_request_context()
         entries = request.get_code_location_entries()
@@ -77,19 +85,22 @@ def ready(svc: Annotated[Service, Depends(service)], response: Response) -> Read
         if entry is None:
             location = Check(ok=False, error="the workspace names no code location")
         elif entry.load_error is not None:
-            location = Check(ok=False, error=redact(entry.load_error.message)[:500])
+            _log.warning("api.not_ready", check="code_location",
+                         message=redact(entry.load_error.message)[:2000])
+            location = Check(ok=False, error="it failed to load; see the server's log")
         else:
             location = Check(ok=entry.code_location is not None,
                              error=None if entry.code_location else "still loading")
     except Exception as err:
-        location = _failed(err)
+        location = _failed("code_location", err)
     breakers: list[Breaker] = []
     try:
-        breakers = [Breaker(name=b.name, state=b.state, opened_at=b.opened_at, opens=b.opens)  # type: ignore[arg-type]
-                    for b in breaker_states(ecl_db_url(svc.instance))]
+        breakers = [
+            Breaker.model_validate(vars(b)) for b in breaker_states(ecl_db_url(svc.instance))
+        ]
         breaker_check = Check(ok=True)
     except Exception as err:
-        breaker_check = _failed(err)
+        breaker_check = _failed("breakers", err)
     if not (storage.ok and location.ok):
         response.status_code = 503
         state: Literal["ready", "degraded", "unavailable"] = "unavailable"

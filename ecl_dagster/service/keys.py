@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,9 @@ class KeyRing:
 
     def __init__(self, keys: list[ApiKey]) -> None:
         self._keys = keys
+        # pyrate-limiter's non-blocking acquire also gives up when another thread holds its
+        # lock: two requests at once would get a 429 far below the rate (dagster-notes.md).
+        self._admitting = threading.Lock()
         self._limiters = {
             k.name: Limiter(InMemoryBucket([Rate(k.requests_per_minute, Duration.MINUTE)]))
             for k in keys
@@ -131,4 +135,5 @@ class KeyRing:
 
     def admit(self, key: ApiKey) -> bool:
         """Whether ``key`` may make one more request now (its requests per minute)."""
-        return bool(self._limiters[key.name].try_acquire(key.name, blocking=False))
+        with self._admitting:
+            return bool(self._limiters[key.name].try_acquire(key.name, blocking=False))

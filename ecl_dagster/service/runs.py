@@ -12,12 +12,13 @@ from typing import Annotated, Any
 
 import dagster as dg
 import pydantic
+from dagster._core.errors import DagsterUserCodeUnreachableError
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecl_core.errors import ReviewAnswerRefused, UnknownReview, ValidationError
-from ecl_core.logging import get_logger
+from ecl_core.logging import get_logger, redact
 from ecl_core.review.model import Answer
 from ecl_dagster import launching
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
@@ -112,6 +113,14 @@ class SignalRequest(BaseModel):
     feedback: str = Field("", description="What to change (revise, required), or a note.")
 
 
+_FROM_FAILURE = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+"""What Dagster re-executes from failure (``ReexecutionStrategy.FROM_FAILURE``)."""
+
+
+def _unreachable() -> ApiError:
+    return ApiError(503, "the code location cannot be reached; see GET /health/ready")
+
+
 def _run_id(svc: Service, given: str) -> str:
     try:
         return resolve_run_id(svc.instance, given)
@@ -166,7 +175,14 @@ def submit(
             FieldProblem(loc=["body", "tags", t], msg="reserved prefix", type="value_error")
             for t in reserved])
     tags = {**body.tags, **body.run_tags(), **_origin_tags(request, key)}
-    run = launching.submit(svc.instance, svc.workspace, workflow.id, run_config, tags)
+    try:
+        run = launching.submit(svc.instance, svc.workspace, workflow.id, run_config, tags)
+    except DagsterUserCodeUnreachableError:
+        raise _unreachable() from None
+    except dg.DagsterInvalidConfigError as err:
+        raise ApiError(422, "the run config does not fit the job", [
+            FieldProblem(loc=["body", "input"], msg=redact(e.message), type="invalid_config")
+            for e in err.errors]) from None
     _audit(request, key, "submit", run.run_id, workflow=workflow.id)
     response.headers["Location"] = f"/workflows/{run.run_id}"
     return run_summary(svc.instance, run.run_id)
@@ -243,12 +259,20 @@ def cancel(
     run_id: str, request: Request,
     key: Annotated[ApiKey, Depends(caller)], svc: Annotated[Service, Depends(service)],
 ) -> RunSummary:
-    """Cancel a queued run, or terminate a running one (the UI's Terminate)."""
+    """Cancel a queued run, or terminate a running one (the UI's Terminate).
+
+    409 when it has ended, or when its worker cannot be reached to terminate it (a run
+    executed in a shell's process).
+    """
     run = _run(svc, run_id)
     try:
-        launching.cancel(svc.instance, run)
+        accepted = launching.cancel(svc.instance, run)
     except launching.NotCancelable as err:
         raise ApiError(409, str(err)) from None
+    if not accepted:
+        raise ApiError(409, f"run {run.run_id} could not be terminated: it executes outside "
+                       "the run queue (in the process of a shell, such as `ecl run --wait` or "
+                       "`dg launch`); stop that process")
     _audit(request, key, "cancel", run.run_id)
     return run_summary(svc.instance, run.run_id)
 
@@ -261,20 +285,28 @@ def reexecute(
     key: Annotated[ApiKey, Depends(caller)], svc: Annotated[Service, Depends(service)],
     body: ReexecuteRequest | None = None,
 ) -> RunSummary:
-    """Re-execute from failure (by default) or every step, through the run queue.
+    """Re-execute an ended run from failure (by default) or every step, through the run queue.
+
+    From failure takes a FAILURE or CANCELED run, as Dagster does.
 
     A step that completed is not executed again from failure; an LLM call it made is
     answered by the journal even when all steps are (no call is paid twice).
     """
     options = body or ReexecuteRequest()
     parent = _run(svc, run_id)
-    if not options.all_steps and parent.status != dg.DagsterRunStatus.FAILURE:
-        raise ApiError(409, f"run {parent.run_id} is {parent.status.value}: only a failed run "
-                       "re-executes from failure; send all_steps: true to run it again")
+    if not parent.is_finished:
+        raise ApiError(409, f"run {parent.run_id} is {parent.status.value}: wait for it to end, "
+                       "or cancel it")
+    if not options.all_steps and parent.status not in _FROM_FAILURE:
+        raise ApiError(409, f"run {parent.run_id} is {parent.status.value}: only a failed or "
+                       "canceled run re-executes from failure; send all_steps: true to run it "
+                       "again")
     try:
         run = launching.reexecute_queued(svc.instance, svc.workspace, parent,
                                          options.all_steps,
                                          {**options.run_tags(), **_origin_tags(request, key)})
+    except DagsterUserCodeUnreachableError:
+        raise _unreachable() from None
     except dg.DagsterError as err:
         raise ApiError(409, f"cannot re-execute {parent.run_id}: {err}") from None
     _audit(request, key, "reexecute", run.run_id, parent_run_id=parent.run_id)

@@ -1,11 +1,13 @@
 """API keys: hashed in the keys file, matched in constant time, refused with the field named."""
 
 import hashlib
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from ecl_core.errors import ConfigError
-from ecl_dagster.service.keys import KeyRing, hash_key, load_keys, new_key
+from ecl_dagster.service.keys import ApiKey, KeyRing, hash_key, load_keys, new_key
 
 
 def test_a_new_key_is_stored_only_as_its_hash(tmp_path):
@@ -48,3 +50,20 @@ def test_a_malformed_keys_file_is_refused_naming_the_field(tmp_path, text, named
 def test_a_name_must_be_short_and_plain():
     with pytest.raises(ConfigError, match="1 to 64"):
         new_key("x" * 65)
+
+
+def test_requests_at_once_are_admitted_up_to_the_rate_and_no_further():
+    key, entry = new_key("busy")
+    ring = KeyRing([ApiKey("busy", hash_key(key), requests_per_minute=50),
+                    ApiKey("roomy", hash_key(key + "x"), requests_per_minute=100_000)])
+    busy, roomy = ring.match(key), ring.match(key + "x")
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often, as a busy server's do
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            admitted = list(pool.map(lambda _: ring.admit(busy), range(160)))
+            roomy_admitted = list(pool.map(lambda _: ring.admit(roomy), range(2000)))
+    finally:
+        sys.setswitchinterval(switching)
+    assert sum(admitted) == 50
+    assert all(roomy_admitted)  # requests at once are not refused below the rate

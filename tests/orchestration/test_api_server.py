@@ -34,6 +34,7 @@ from ecl_dagster.stack.postgres import free_port
 from messages_api import Reply, system_text, user_text
 from scenarios import API_KEY, STACK_DRAFT, critique_json
 
+ROOT = Path(__file__).resolve().parents[2]
 ENDED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
@@ -252,26 +253,73 @@ def test_list_pages_with_a_cursor_and_filters(api):
     assert reserved.json()["error"]["details"][0]["loc"] == ["body", "tags", "ecl/api_key"]
 
 
-def test_cancel_a_running_run(api, routes, stack_api):
+def _held(hold: threading.Event):
+    """Drafts answered once ``hold`` is set; critiques pass at once."""
+    def answer(body):
+        if "demanding editor" in system_text(body):
+            return Reply(text=critique_json("pass"))
+        return Reply(text=STACK_DRAFT, hold=hold)
+    return answer
+
+
+def _await_call(stack_api, marker: str) -> None:
+    deadline = time.monotonic() + 60
+    while not any(marker in user_text(r.body) for r in list(stack_api.requests)):
+        assert time.monotonic() < deadline, f"no call for {marker!r}"
+        time.sleep(0.2)
+
+
+def test_cancel_a_running_run_then_reexecute_it_from_failure(api, routes, stack_api):
     marker = _topic("Slow to answer")
     hold = threading.Event()
-    routes[marker] = lambda body: Reply(text=STACK_DRAFT, hold=hold)
+    routes[marker] = _held(hold)
     try:
         run_id = api("POST", "/workflows", json={
             "workflow": "critique_revise", "input": {"topic": marker}}).json()["run_id"]
         api.follow(run_id, until={"STARTED"})
-        deadline = time.monotonic() + 60
-        while not any(marker in user_text(r.body) for r in list(stack_api.requests)):
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        _await_call(stack_api, marker)
+        running = api("POST", f"/workflows/{run_id}/reexecute", json={"all_steps": True})
+        assert running.status_code == 409 and "STARTED" in running.json()["error"]["message"]
         response = api("DELETE", f"/workflows/{run_id[:8]}")
         assert response.status_code == 202
         assert response.json()["state"] in {"CANCELING", "CANCELED"}
-        assert api.follow(run_id)["state"] == "CANCELED"
+        canceled = RunDetail.model_validate(api.follow(run_id))
+        assert canceled.state == "CANCELED"
+        assert canceled.steps[0].key == "generate_draft" and canceled.steps[0].attempts == 1
         again = api("DELETE", f"/workflows/{run_id}")
         assert again.status_code == 409 and "CANCELED" in again.json()["error"]["message"]
     finally:
         hold.set()
+    response = api("POST", f"/workflows/{run_id}/reexecute")  # no body: from failure
+    assert response.status_code == 201, response.text
+    child = RunDetail.model_validate(api.follow(response.json()["run_id"]))
+    assert child.state == "SUCCESS" and child.parent_run_id == run_id
+    assert child.tags["ecl/request_id"] == response.headers["x-request-id"]  # not the parent's
+    assert child.usage.calls == child.llm_calls == 2
+
+
+def test_a_run_executing_in_a_shell_cannot_be_cancelled_from_the_api(api, routes, stack_api,
+                                                                      stack):
+    marker = _topic("In a shell")
+    hold = threading.Event()
+    routes[marker] = _held(hold)
+    dg_bin = Path(sys.executable).with_name("dg")
+    config = json.dumps({"ops": {"generate_draft": {"config": {"topic": marker,
+                                                               "max_revisions": 0}}}})
+    shell = subprocess.Popen(
+        [str(dg_bin), "launch", "--job", "critique_revise", "--config-json", config],
+        cwd=ROOT, env={**stack.env, "VIRTUAL_ENV": str(Path(sys.executable).parents[1])},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _await_call(stack_api, marker)
+        (run,) = api("GET", "/workflows?state=STARTED&limit=100").json()["runs"][:1] or [None]
+        assert run is not None and run["tags"].get("ecl/api_key") is None
+        refused = api("DELETE", f"/workflows/{run['run_id']}")
+        assert refused.status_code == 409
+        assert "outside the run queue" in refused.json()["error"]["message"]
+    finally:
+        hold.set()
+        assert shell.wait(timeout=120) == 0
 
 
 def test_reexecute_a_failed_run_from_failure_without_paying_twice(api, routes, stack_api):

@@ -1,7 +1,11 @@
 """The committed OpenAPI document (docs/openapi.json) is the one the API serves."""
 
 import json
+from typing import get_args
 
+import dagster as dg
+
+from ecl_dagster.run_views import RunState
 from ecl_dagster.service.openapi import COMMITTED, rendered
 
 
@@ -22,3 +26,7 @@ def test_every_endpoint_but_health_and_metrics_asks_for_a_key():
             assert ("security" in operation) != open_, (method, path)
             if not open_:
                 assert "401" in operation["responses"], (method, path)
+
+
+def test_the_run_states_are_dagsters():
+    assert set(get_args(RunState)) == {status.value for status in dg.DagsterRunStatus}
