@@ -65,7 +65,17 @@ StepState = Literal["succeeded", "failed", "skipped", "running"]
 
 
 class UnknownRun(LookupError):
-    """No run, or more than one, has this id or prefix; the message says which."""
+    """No run, or more than one, has this id or prefix; the message says which.
+
+    Attributes:
+        reason: ``malformed`` (too short, or not a run id's characters), ``unknown`` or
+            ``ambiguous``.
+    """
+
+    def __init__(self, message: str, reason: Literal["malformed", "unknown", "ambiguous"]
+                 ) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class UsageView(BaseModel):
@@ -183,7 +193,7 @@ def resolve_run_id(instance: dg.DagsterInstance, given: str) -> str:
     if len(prefix) < MIN_PREFIX_CHARS or not _PREFIX.match(prefix):
         raise UnknownRun(
             f"run id {given!r}: give a run id or a prefix of at least {MIN_PREFIX_CHARS} "
-            "of its characters (0-9, a-f, -)"
+            "of its characters (0-9, a-f, -)", "malformed"
         )
     if instance.has_run(prefix):
         return prefix
@@ -195,9 +205,10 @@ def resolve_run_id(instance: dg.DagsterInstance, given: str) -> str:
     with instance.run_storage.connect() as conn:  # type: ignore[attr-defined]
         found = [row[0] for row in conn.execute(query)]
     if not found:
-        raise UnknownRun(f"no run {given!r} in this instance")
+        raise UnknownRun(f"no run {given!r} in this instance", "unknown")
     if len(found) > 1:
-        raise UnknownRun(f"run id prefix {given!r} is ambiguous ({', '.join(found)}, ...)")
+        raise UnknownRun(f"run id prefix {given!r} is ambiguous ({', '.join(found)}, ...)",
+                         "ambiguous")
     return str(found[0])
 
 
@@ -246,7 +257,7 @@ def _summary_fields(record: dg.RunRecord) -> dict[str, object]:
 def _record(instance: dg.DagsterInstance, run_id: str) -> dg.RunRecord:
     records = instance.get_run_records(dg.RunsFilter(run_ids=[run_id]), limit=1)
     if not records:
-        raise UnknownRun(f"no run {run_id!r} in this instance")
+        raise UnknownRun(f"no run {run_id!r} in this instance", "unknown")
     return records[0]
 
 

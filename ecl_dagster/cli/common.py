@@ -15,8 +15,12 @@ import click
 from click.shell_completion import CompletionItem
 from pydantic import BaseModel
 
+from ecl_dagster.origin_tags import RESERVED_TAG_PREFIXES
+
 if TYPE_CHECKING:
     import dagster as dg
+
+    from ecl_dagster.run_views import UnknownRun
 
 __all__ = [
     "FORMATS",
@@ -126,10 +130,6 @@ def echo_model(model: BaseModel) -> None:
     echo_json(model.model_dump(mode="json"))
 
 
-RESERVED_TAG_PREFIXES = ("dagster/", "ecl/", ".dagster")
-"""Tags ECL and Dagster set themselves: a run's own tags may not use them (as in the API)."""
-
-
 def parse_tags(given: tuple[str, ...], own: bool = False, option: str = "--tag") -> dict[
         str, str]:
     """``KEY=VALUE`` pairs as a dict; with ``own``, tags for a new run.
@@ -168,11 +168,11 @@ def stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _resolve_failure(given: str, reason: str) -> str:
-    if "ambiguous" in reason:
-        return reason
+def _resolve_failure(given: str, err: "UnknownRun") -> str:
+    if err.reason == "ambiguous":
+        return str(err)
     where = f"no run {given} in the instance at DAGSTER_HOME"
-    return where if reason.startswith("no run ") else f"{where}: {reason}"
+    return where if err.reason == "unknown" else f"{where}: {err}"
 
 
 class RunId(click.ParamType):
@@ -192,7 +192,7 @@ class RunId(click.ParamType):
         try:
             return resolve_run_id(instance(ctx), str(value))
         except UnknownRun as err:
-            raise Refused(_resolve_failure(str(value), str(err))) from None
+            raise Refused(_resolve_failure(str(value), err)) from None
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter,
                        incomplete: str) -> list[CompletionItem]:

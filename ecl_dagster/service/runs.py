@@ -23,7 +23,7 @@ from ecl_core.review.model import Answer
 from ecl_dagster import launching
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
 from ecl_dagster.budgets import budget_tags
-from ecl_dagster.origin_tags import API_KEY_TAG, REQUEST_ID_TAG
+from ecl_dagster.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
 from ecl_dagster.resume import record_answer
 from ecl_dagster.run_views import (
     Artifact,
@@ -47,7 +47,6 @@ __all__ = ["router"]
 
 _log = get_logger("ecl.api")
 MAX_PAGE = 100
-_RESERVED_TAG_PREFIXES = ("dagster/", "ecl/", ".dagster")
 
 router = APIRouter(
     prefix="/workflows", tags=["workflows"], dependencies=[Depends(caller)],
@@ -169,7 +168,7 @@ def submit(
     except launching.PathOutsideRoot as err:
         raise ApiError(422, str(err), [FieldProblem(
             loc=["body", "input", err.field], msg=str(err), type="path_outside_root")]) from None
-    reserved = sorted(t for t in body.tags if t.startswith(_RESERVED_TAG_PREFIXES))
+    reserved = sorted(t for t in body.tags if t.startswith(RESERVED_TAG_PREFIXES))
     if reserved:
         raise ApiError(422, "tags under dagster/ and ecl/ are set by ECL", [
             FieldProblem(loc=["body", "tags", t], msg="reserved prefix", type="value_error")
