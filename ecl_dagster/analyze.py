@@ -19,6 +19,7 @@ from ecl_dagster.assets.sensor import MIGRATION_JOB
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 from ecl_dagster.budgets import budget_tags
 from ecl_dagster.cli.common import echo_json, format_option, instance
+from ecl_dagster.jobs import reconstructable_job
 
 __all__ = ["analyze"]
 
@@ -87,9 +88,7 @@ def analyze(ctx: click.Context, path: str, target: str, name: str | None, intend
         for detail in err.details:
             click.echo(f"  {detail}", err=True)
         ctx.exit(2)
-    job = dg.build_reconstructable_job(
-        "ecl_dagster.definitions", "job_by_name", reconstructable_args=(MIGRATION_JOB,)
-    )
+    job = reconstructable_job(MIGRATION_JOB)
     result = dg.execute_job(
         job, found, tags={"dagster/partition": key, **budget}, raise_on_error=False
     )

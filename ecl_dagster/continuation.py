@@ -25,6 +25,7 @@ from dagster._core.storage.tags import (
 )
 
 from ecl_dagster.awaiting import REVIEW_TAGS
+from ecl_dagster.jobs import reconstructable_job
 from ecl_dagster.origin_tags import API_KEY_TAG, REQUEST_ID_TAG
 from ecl_dagster.orphans import WORKER_HOST_TAG
 from ecl_dagster.resources import PROVIDER_TAG
@@ -107,9 +108,7 @@ def submit(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
 
 def execute_here(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun:
     """Execute a created continuation in this process; return it as it ended."""
-    job = dg.build_reconstructable_job(
-        "ecl_dagster.definitions", "job_by_name", reconstructable_args=(run.job_name,)
-    )
+    job = reconstructable_job(run.job_name)
     execute_run(job, run, instance)
     ended = instance.get_run_by_id(run.run_id)
     assert ended is not None

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableJob
 
 from ecl_core.workflow.builtin import default_registry
 from ecl_core.workflow.definition import load_workflow, load_workflows
@@ -18,6 +19,7 @@ from ecl_dagster.compiler import RUN_RETRY_TAGS, build_job
 __all__ = [
     "RUN_RETRY_TAGS",
     "build_critique_revise",
+    "reconstructable_job",
     "workflow_jobs",
     "workflows_dir",
 ]
@@ -46,3 +48,14 @@ def build_critique_revise(
     path = workflows_dir() / "critique_revise.yaml"
     return build_job(load_workflow(path), default_registry(), executor_def=executor_def)
 
+
+
+def reconstructable_job(name: str) -> ReconstructableJob:
+    """Job ``name`` of the code location as a target another process can rebuild.
+
+    What ``execute_job`` and ``execute_run`` need to execute a run of it in this process
+    (``ecl_dagster.definitions.job_by_name``).
+    """
+    return dg.build_reconstructable_job(
+        "ecl_dagster.definitions", "job_by_name", reconstructable_args=(name,)
+    )

@@ -13,7 +13,6 @@ DAGSTER_HOME), else the project's. Two Dagster internals are used, pinned with d
 ``WorkspaceProcessContext``.
 """
 
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +35,7 @@ from ecl_core.workflow.definition import (
     load_workflows,
 )
 from ecl_dagster.continuation import inherited_tags
-from ecl_dagster.jobs import workflows_dir
+from ecl_dagster.jobs import reconstructable_job, workflows_dir
 
 __all__ = [
     "LOCATION_NAME",
@@ -50,7 +49,6 @@ __all__ = [
     "open_workspace",
     "reexecute_queued",
     "submit",
-    "wait_for_end",
     "workflow_run_config",
 ]
 
@@ -218,9 +216,7 @@ def execute_here(
     tags: Mapping[str, str],
 ) -> str:
     """Execute a run of ``job_name`` in this process; return its id once it ended."""
-    job = dg.build_reconstructable_job(
-        "ecl_dagster.definitions", "job_by_name", reconstructable_args=(job_name,)
-    )
+    job = reconstructable_job(job_name)
     result = dg.execute_job(job, instance, run_config=dict(run_config), tags=dict(tags),
                             raise_on_error=False)
     return result.run_id
@@ -244,22 +240,3 @@ def cancel(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     if run.is_finished:
         raise NotCancelable(f"run {run.run_id} has ended: {run.status.value}")
     return bool(instance.run_coordinator.cancel_run(run.run_id))
-
-
-def wait_for_end(
-    instance: dg.DagsterInstance, run_id: str, every_s: float = 0.5,
-    timeout_s: float | None = None,
-) -> dg.DagsterRun:
-    """The run once it has ended (SUCCESS, FAILURE or CANCELED), polled every ``every_s``.
-
-    Raises:
-        TimeoutError: It had not ended after ``timeout_s`` seconds.
-    """
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while True:
-        run = instance.get_run_by_id(run_id)
-        if run is not None and run.is_finished:
-            return run
-        if deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} had not ended after {timeout_s:g} s")
-        time.sleep(every_s)

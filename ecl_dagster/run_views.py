@@ -47,6 +47,7 @@ __all__ = [
     "list_runs",
     "resolve_run_id",
     "run_detail",
+    "run_steps",
     "run_summary",
     "short_id",
 ]
@@ -322,30 +323,25 @@ _STEP_STATE: dict[str, StepState] = {
 }
 
 
-def run_detail(instance: dg.DagsterInstance, run_id: str) -> RunDetail:
-    """Everything ``ecl status`` and ``GET /workflows/{run_id}`` show of a run (a full id).
-
-    Raises:
-        UnknownRun: No such run.
-    """
-    record = _record(instance, run_id)
-    run = record.dagster_run
-    errors: dict[str, str] = {}
-    revisions = 0
-    final_output = None
-    for entry in instance.all_logs(run_id):
+def _failures(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """Each failed step's error (``_failure_text``), by step key, from its failure events."""
+    failures = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
         event = entry.dagster_event
-        if event is None or not event.step_key:
-            continue
-        if event.is_step_failure:
-            errors[event.step_key] = _failure_text(event)
-        elif event.is_successful_output:
-            metadata = event.step_output_data.metadata
-            if "revision" in metadata:
-                revisions = max(revisions, int(metadata["revision"].value))  # type: ignore[arg-type]
-            if "text" in metadata:  # the final step's draft (ecl_dagster.metadata)
-                final_output = str(metadata["text"].value)
-    steps = [
+        if event is not None and event.step_key:
+            failures[event.step_key] = _failure_text(event)
+    return failures
+
+
+def run_steps(
+    instance: dg.DagsterInstance, run_id: str, failures: dict[str, str] | None = None
+) -> list[StepView]:
+    """Each step of a run (a full id): state, times, attempts, error (``GET .../steps``).
+
+    ``failures`` are the run's step errors when the caller has read them already.
+    """
+    errors = _failures(instance, run_id) if failures is None else failures
+    return [
         StepView(
             key=stats.step_key,
             state=_STEP_STATE[stats.status.value] if stats.status else "running",
@@ -357,6 +353,31 @@ def run_detail(instance: dg.DagsterInstance, run_id: str) -> RunDetail:
         )
         for stats in instance.get_run_step_stats(run_id)
     ]
+
+
+def run_detail(instance: dg.DagsterInstance, run_id: str) -> RunDetail:
+    """Everything ``ecl status`` and ``GET /workflows/{run_id}`` show of a run (a full id).
+
+    It reads the run's failure and output events only, not its whole event log.
+
+    Raises:
+        UnknownRun: No such run.
+    """
+    record = _record(instance, run_id)
+    run = record.dagster_run
+    errors = _failures(instance, run_id)
+    revisions = 0
+    final_output = None
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT):
+        event = entry.dagster_event
+        if event is None or not event.is_successful_output:
+            continue
+        metadata = event.step_output_data.metadata
+        if "revision" in metadata:
+            revisions = max(revisions, int(metadata["revision"].value))  # type: ignore[arg-type]
+        if "text" in metadata:  # the final step's draft (ecl_dagster.metadata)
+            final_output = str(metadata["text"].value)
+    steps = run_steps(instance, run_id, errors)
     ledger = usage_ledger(instance)
     lineage = None
     partition = run.tags.get("dagster/partition")

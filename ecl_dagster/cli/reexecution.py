@@ -18,6 +18,7 @@ from ecl_dagster.cli.common import RUN, Refused, format_option, instance, stdout
 from ecl_dagster.cli.run import follow_to_end
 from ecl_dagster.cli.status import exit_code, show_detail
 from ecl_dagster.continuation import inherited_tags
+from ecl_dagster.jobs import reconstructable_job
 from ecl_dagster.orphans import mark_orphan_failed, run_worker
 from ecl_dagster.run_views import run_detail
 
@@ -33,12 +34,11 @@ def reexecute(
     ``tags`` are added over the kept ones (a new budget: ``ecl_dagster.budgets.budget_tags``).
 
     The new run keeps the parent's run config and tags (the partition of an asset run among
-    them), as the UI's re-execution does; Python's ``execute_job`` would drop them. Not kept
-    (``continuation.inherited_tags``): ``ecl/worker_host`` (the new run executes here, and
-    the LLM resource tags it with this host), the parent's review tags, and the tags Dagster
-    leaves out of a retry (failure reason, retry number). A run still STARTED whose worker is
-    gone from this host (``ecl_dagster.orphans``) is first marked failed, with the reason in
-    its event log.
+    them), as the UI's re-execution does; Python's ``execute_job`` would drop them. What is
+    not kept is ``continuation.inherited_tags``'s rule (the worker host, review, API request
+    and usage tags, and those Dagster leaves out of a retry). A run still STARTED whose
+    worker is gone from this host (``ecl_dagster.orphans``) is first marked failed, with the
+    reason in its event log.
 
     Raises:
         KeyError: No run with that id.
@@ -62,9 +62,7 @@ def reexecute(
         if every_step
         else dg.ReexecutionOptions.from_failure(run_id, instance)
     )
-    job = dg.build_reconstructable_job(
-        "ecl_dagster.definitions", "job_by_name", reconstructable_args=(parent.job_name,)
-    )
+    job = reconstructable_job(parent.job_name)
     result = dg.execute_job(
         job, instance, run_config=parent.run_config,
         tags={**inherited_tags(parent), **(tags or {})},

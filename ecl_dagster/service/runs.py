@@ -37,6 +37,7 @@ from ecl_dagster.run_views import (
     list_runs,
     resolve_run_id,
     run_detail,
+    run_steps,
     run_summary,
 )
 from ecl_dagster.service.context import Service, caller, service
@@ -228,7 +229,7 @@ def get(run_id: str, svc: Annotated[Service, Depends(service)]) -> RunDetail:
             summary="A run's steps")
 def steps(run_id: str, svc: Annotated[Service, Depends(service)]) -> list[StepView]:
     """Each step's state, times, attempts and error."""
-    return run_detail(svc.instance, _run_id(svc, run_id)).steps
+    return run_steps(svc.instance, _run_id(svc, run_id))
 
 
 @router.get("/{run_id}/artifacts", response_model=list[Artifact], responses=_404,

@@ -8,7 +8,6 @@ line, stored run config or event may hold the API key or ANTHROPIC_API_KEY.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -440,4 +439,3 @@ def test_zz_no_secret_in_responses_logs_run_config_or_events(api, stack):
                           "SELECT count(*) FROM run_tags WHERE value LIKE :p",
                           "SELECT count(*) FROM event_logs WHERE event LIKE :p"):
                 assert conn.execute(sa.text(query), pattern).scalar_one() == 0, query
-    assert os.environ.get("ECL_API_KEYS_FILE") is None
