@@ -7,6 +7,10 @@ Context such as ``run_id``, ``job_name``, ``step_key`` is bound through
 holds a credential (``*KEY*``, ``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``, ``*CREDENTIAL*``),
 is replaced by ``[REDACTED]`` in every event and in the text of every ECL error
 (``ecl_core.errors``); keys that name credentials are masked whatever their value.
+
+structlog is imported at the first log line, context or configuration, not with this
+module: ``import structlog`` imports rich (through ``structlog.tracebacks``) wherever rich
+is installed, about 0.1 s that loading ECL's definitions need not pay (dagster-notes.md).
 """
 
 import logging
@@ -15,12 +19,20 @@ import re
 import sys
 import threading
 from collections.abc import Hashable, MutableMapping
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
 __all__ = [
-    "REDACTED", "configure_logging", "get_logger", "redact", "register_secret", "warn_once",
+    "REDACTED",
+    "bound_contextvars",
+    "configure_logging",
+    "get_logger",
+    "redact",
+    "register_secret",
+    "warn_once",
 ]
 
 REDACTED = "[REDACTED]"
@@ -73,8 +85,10 @@ def _redact_event(
     return event
 
 
-def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+def _stderr_logger(*_args: Any) -> "structlog.PrintLogger":
     # Resolved per logger so that Dagster's captured stderr of a step receives the lines.
+    import structlog
+
     return structlog.PrintLogger(file=sys.stderr)
 
 
@@ -89,6 +103,8 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
         force: Configure again even if already configured (tests).
     """
     global _configured
+    import structlog
+
     with _lock:
         if (_configured or structlog.is_configured()) and not force:
             return
@@ -116,9 +132,30 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
         _configured = True
 
 
+class _Logger:
+    """structlog's logger ``name``, looked up at each use (structlog imported at the first)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        import structlog
+
+        return getattr(structlog.get_logger(self._name), attribute)
+
+
 def get_logger(name: str) -> Any:
     """A lazy structlog logger: it follows whatever ``configure_logging`` set up at entry."""
-    return structlog.get_logger(name)
+    return _Logger(name)
+
+
+def bound_contextvars(**values: Any) -> AbstractContextManager[None]:
+    """``structlog.contextvars.bound_contextvars``: ``values`` on every log line of the block."""
+    import structlog.contextvars
+
+    return structlog.contextvars.bound_contextvars(**values)
 
 
 def warn_once(logger: Any, event: str, key: Hashable, **fields: Any) -> None:

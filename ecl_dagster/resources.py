@@ -9,7 +9,13 @@ from pydantic import Field, PrivateAttr
 from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
-from ecl_core.llm.factory import DEFAULT_MODEL, ProviderSettings, build_provider, key_variable
+from ecl_core.llm.factory import (
+    DEFAULT_MODEL,
+    ProviderSettings,
+    build_provider,
+    key_variable,
+    resolve_provider_name,
+)
 from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.logging import configure_logging
 from ecl_dagster.budgets import run_budget
@@ -139,8 +145,6 @@ class LLMResource(dg.ConfigurableResource):
     )
 
     _settings: ProviderSettings | None = PrivateAttr(None)
-    _instance: dg.DagsterInstance | None = PrivateAttr(None)
-    _run_id: str | None = PrivateAttr(None)
     _provider: Provider | None = PrivateAttr(None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -159,8 +163,12 @@ class LLMResource(dg.ConfigurableResource):
             ecl_db_url(context.instance) if context.instance is not None
             else dg.EnvVar(ECL_DB_ENV_VAR).get_value()
         )
+        provider = resolve_provider_name(
+            self.provider,  # type: ignore[arg-type]  # checked by build_provider
+            dg.EnvVar(key_variable(self.provider)).get_value(),  # type: ignore[arg-type]
+        )
         self._settings = ProviderSettings(
-            provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
+            provider=provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,
             timeout_s=self.timeout_s,
             scripted_path=self.scripted_path,
@@ -186,16 +194,17 @@ class LLMResource(dg.ConfigurableResource):
             budget=run_budget(self, context.run.tags if context.run is not None else {}),
             db_url=db_url,
         )
-        self._instance = context.instance
-        self._run_id = context.run.run_id if context.run is not None else None
         if context.instance is not None and context.run is not None:
-            host = socket.gethostname()
-            if context.run.tags.get(WORKER_HOST_TAG) != host:  # a run retry copies its parent's
-                context.instance.add_run_tags(context.run.run_id, {WORKER_HOST_TAG: host})
+            # One write for both: a tag write is a read and a transaction in run storage
+            # (about 5 ms on SQLite). A run retry already holds its parent's, often the same.
+            tags = {WORKER_HOST_TAG: socket.gethostname(), PROVIDER_TAG: provider}
+            changed = {k: v for k, v in tags.items() if context.run.tags.get(k) != v}
+            if changed:
+                context.instance.add_run_tags(context.run.run_id, changed)
 
     @property
     def llm(self) -> Provider:
-        """The guarded provider, built on first use and tagged on the run.
+        """The guarded provider, built on first use.
 
         Raises:
             ConfigError: The provider cannot be built (unknown name, no key for anthropic).
@@ -205,6 +214,4 @@ class LLMResource(dg.ConfigurableResource):
                 raise dg.DagsterInvariantViolationError("LLMResource used before setup")
             api_key = dg.EnvVar(key_variable(self._settings.provider)).get_value()
             self._provider = build_provider(self._settings, api_key)
-            if self._instance is not None and self._run_id:
-                self._instance.add_run_tags(self._run_id, {PROVIDER_TAG: self._provider.name})
         return self._provider

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import structlog
 from dagster._core.errors import DagsterExecutionInterruptedError
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
@@ -33,7 +32,7 @@ from ecl_core.errors import (
     ValidationError,
 )
 from ecl_core.llm.journal_scope import journal_scope
-from ecl_core.logging import get_logger, redact
+from ecl_core.logging import bound_contextvars, get_logger, redact
 from ecl_core.review.model import ReviewKind
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.definition import StepDefinition
@@ -129,7 +128,7 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
     request = {"api_request_id": context.run.tags[REQUEST_ID_TAG]} if (
         REQUEST_ID_TAG in context.run.tags) else {}
     with (
-        structlog.contextvars.bound_contextvars(
+        bound_contextvars(
             run_id=context.run.run_id,
             job_name=context.run.job_name,
             step_key=step_key,

@@ -6,7 +6,6 @@ from typing import Literal
 
 from ecl_core.errors import ConfigError
 from ecl_core.llm.base import Provider
-from ecl_core.llm.offline import OfflineProvider
 from ecl_core.llm.resilience import (
     BreakerSettings,
     RateLimits,
@@ -14,7 +13,6 @@ from ecl_core.llm.resilience import (
     RetrySettings,
     make_breaker,
 )
-from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging, get_logger, register_secret
 from ecl_core.types import CacheTTL
 from ecl_core.usage.limits import Budget
@@ -160,10 +158,15 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             base_url=os.environ.get(OPENAI_BASE_URL_ENV_VAR) or None,
         )
     elif name == "offline":
+        # Imported here too: its migration answers bring the codebase scanner (pygments).
+        from ecl_core.llm.offline import OfflineProvider
+
         inner = OfflineProvider()
     elif name == "scripted":
         if not settings.scripted_path:
             raise ConfigError("provider 'scripted' needs scripted_path, a JSON list of responses")
+        from ecl_core.llm.scripted import ScriptedProvider
+
         inner = ScriptedProvider.from_file(settings.scripted_path)
     else:
         raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, openai_compatible, "
