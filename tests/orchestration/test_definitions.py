@@ -55,6 +55,25 @@ def test_dagster_job_execute_runs_the_example_offline(tmp_path, monkeypatch):
         assert run.status == dg.DagsterRunStatus.SUCCESS
 
 
+RUN_TIME_ONLY = ("anthropic", "openai", "structlog", "rich", "pygments", "sqlalchemy",
+                 "fastapi", "uvicorn", "prometheus_client")
+"""Packages only a run, a log line, a scan or the API server needs (issue 12, start-up)."""
+
+
+def test_loading_the_definitions_imports_nothing_only_a_run_needs():
+    """The code server and every run worker load the definitions: they pay only for that."""
+    script = (
+        "import sys\n"
+        "from ecl_dagster.definitions import defs\n"
+        "assert defs.get_job_def('critique_revise')\n"
+        f"print(sorted(m for m in {RUN_TIME_ONLY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_an_offline_run_never_imports_the_anthropic_sdk(tmp_path):
     """The SDK costs about 1.4 s to import; only the anthropic provider needs it (issue 12)."""
     script = (
