@@ -10,7 +10,7 @@ is replaced by ``[REDACTED]`` in every event and in the text of every ECL error
 
 structlog is imported at the first log line, context or configuration, not with this
 module: ``import structlog`` imports rich (through ``structlog.tracebacks``) wherever rich
-is installed, about 0.1 s that loading ECL's definitions need not pay (dagster-notes.md).
+is installed, about 0.1 s that loading ECL's definitions need not pay (README, Benchmark).
 """
 
 import logging
