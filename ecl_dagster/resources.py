@@ -163,12 +163,8 @@ class LLMResource(dg.ConfigurableResource):
             ecl_db_url(context.instance) if context.instance is not None
             else dg.EnvVar(ECL_DB_ENV_VAR).get_value()
         )
-        provider = resolve_provider_name(
-            self.provider,  # type: ignore[arg-type]  # checked by build_provider
-            dg.EnvVar(key_variable(self.provider)).get_value(),  # type: ignore[arg-type]
-        )
         self._settings = ProviderSettings(
-            provider=provider,  # type: ignore[arg-type]  # checked by build_provider
+            provider=self.provider,  # type: ignore[arg-type]  # checked by build_provider
             model=self.model,
             timeout_s=self.timeout_s,
             scripted_path=self.scripted_path,
@@ -197,6 +193,10 @@ class LLMResource(dg.ConfigurableResource):
         if context.instance is not None and context.run is not None:
             # One write for both: a tag write is a read and a transaction in run storage
             # (about 5 ms on SQLite). A run retry already holds its parent's, often the same.
+            configured = self._settings.provider
+            provider = resolve_provider_name(
+                configured, dg.EnvVar(key_variable(configured)).get_value()
+            )
             tags = {WORKER_HOST_TAG: socket.gethostname(), PROVIDER_TAG: provider}
             changed = {k: v for k, v in tags.items() if context.run.tags.get(k) != v}
             if changed:

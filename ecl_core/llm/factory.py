@@ -96,13 +96,7 @@ def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
     """The provider that ``provider`` stands for, given whether an API key is set."""
     if provider != "auto":
         return provider
-    if api_key:
-        return "anthropic"
-    _log.warning(
-        "llm.provider.offline_fallback",
-        reason="ANTHROPIC_API_KEY is not set; provider 'auto' uses the offline provider",
-    )
-    return "offline"
+    return "anthropic" if api_key else "offline"
 
 
 def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
@@ -128,6 +122,11 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     """
     configure_logging()
     name = resolve_provider_name(settings.provider, api_key)
+    if settings.provider == "auto" and name == "offline":
+        _log.warning(
+            "llm.provider.offline_fallback",
+            reason="ANTHROPIC_API_KEY is not set; provider 'auto' uses the offline provider",
+        )
     inner: Provider
     if name == "anthropic":
         if not api_key:

@@ -56,6 +56,8 @@ def test_dg_launch_critique_revise_on_the_embedded_instance(home):
     output = launched.stdout + launched.stderr
     assert "Final draft (revision" in output
     assert "SupersessionWarning" not in output
+    # Once per run, though dg sets the LLM resource up again after the run, for its result.
+    assert output.count("llm.provider.offline_fallback") == 1
 
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs()
