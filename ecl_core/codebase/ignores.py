@@ -2,15 +2,19 @@
 
 ``.gitignore`` files are read by pathspec's ``GitIgnoreSpec`` (git's own rules, including
 negations such as ``!keep.log``): the root's and nested ones, each relative to its own
-folder, the deepest file that decides about a path winning, as in git.
+folder, the deepest file that decides about a path winning, as in git. pathspec is
+imported at the first ``.gitignore`` read, not with this module (about 9 ms: it probes its
+optional regex backends), which loading ECL's definitions need not pay.
 """
 
 import stat
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from ecl_core.codebase.safe_read import read_regular
+
+if TYPE_CHECKING:
+    import pathspec
 
 __all__ = ["MAX_IGNORE_FILE_BYTES", "SKIPPED_FOLDERS", "GitIgnores", "is_skipped_folder"]
 
@@ -46,7 +50,7 @@ class GitIgnores:
         specs: (folder prefix relative to the root, ending in ``/`` or empty; its spec).
     """
 
-    def __init__(self, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...] = ()) -> None:
+    def __init__(self, specs: tuple[tuple[str, "pathspec.GitIgnoreSpec"], ...] = ()) -> None:
         self.specs = specs
 
     def entering(self, folder: Path, prefix: str) -> "GitIgnores":
@@ -66,6 +70,8 @@ class GitIgnores:
             return self
         if len(raw) > MAX_IGNORE_FILE_BYTES:
             return self
+        import pathspec
+
         lines = raw.decode("utf-8", errors="replace").splitlines()
         return GitIgnores((*self.specs, (prefix, pathspec.GitIgnoreSpec.from_lines(lines))))
 

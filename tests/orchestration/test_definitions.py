@@ -55,7 +55,7 @@ def test_dagster_job_execute_runs_the_example_offline(tmp_path, monkeypatch):
         assert run.status == dg.DagsterRunStatus.SUCCESS
 
 
-RUN_TIME_ONLY = ("anthropic", "openai", "structlog", "rich", "pygments", "sqlalchemy",
+RUN_TIME_ONLY = ("anthropic", "openai", "structlog", "rich", "pygments", "pathspec", "sqlalchemy",
                  "fastapi", "uvicorn", "prometheus_client")
 """Packages only a run, a log line, a scan or the API server needs (issue 12, start-up)."""
 
