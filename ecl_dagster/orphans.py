@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from ecl_dagster.usage import tag_run_usage
+
 __all__ = ["WORKER_HOST_TAG", "Worker", "mark_orphan_failed", "run_worker"]
 
 WORKER_HOST_TAG = "ecl/worker_host"
@@ -70,6 +72,9 @@ def run_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Worker | Non
 def mark_orphan_failed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     """Mark ``run`` failed if its worker is gone (see the module docstring).
 
+    The run is also tagged with what its calls billed (``ecl_dagster.usage``): its worker
+    did not live to write that.
+
     Returns:
         Whether it was marked failed; a run in another state, or whose worker is alive or
         on another host, is left as it is.
@@ -81,4 +86,5 @@ def mark_orphan_failed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool
         run, message=f"ECL: the run's worker ({worker.describe()}) is gone; marked failed "
         "so that it can be re-executed from failure",
     )
+    tag_run_usage(instance, run.run_id)  # its worker, gone, could not
     return True

@@ -21,6 +21,7 @@ from ecl_core.logging import configure_logging
 from ecl_dagster.budgets import run_budget
 from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.orphans import WORKER_HOST_TAG
+from ecl_dagster.usage import tag_run_usage
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 
@@ -201,6 +202,19 @@ class LLMResource(dg.ConfigurableResource):
             changed = {k: v for k, v in tags.items() if context.run.tags.get(k) != v}
             if changed:
                 context.instance.add_run_tags(context.run.run_id, changed)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Tag the run with what its calls billed (``ecl_dagster.usage``), if it made any here.
+
+        Dagster tears a resource down as its scope ends, even when a step failed or the run
+        was cancelled: the run under the in-process executor, a step under the multiprocess
+        one. One tag write a run instead of one a step: a write costs a read and a
+        transaction in run storage (README, Benchmark). A resource whose provider was never
+        built (Dagster sets it up again after ``dg launch``'s run, for its result) writes
+        nothing.
+        """
+        if self._provider is not None and context.instance is not None and context.run:
+            tag_run_usage(context.instance, context.run.run_id)
 
     @property
     def llm(self) -> Provider:

@@ -46,7 +46,6 @@ from ecl_core.workflow.step import (
 from ecl_dagster.awaiting import review_desk
 from ecl_dagster.origin_tags import REQUEST_ID_TAG
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.usage import tag_run_usage
 
 __all__ = [
     "ARTIFACTS_DIR",
@@ -110,8 +109,8 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
 
     A job's steps journal under the run's lineage (root run id); an asset's under its
     partition, so that re-materializing it never pays a completed call twice. The usage
-    ledger's rows get the run id, the step attempt and the run's job as the workflow, and
-    the run's usage tags are brought up to date as the scope ends (``ecl_dagster.usage``).
+    ledger's rows get the run id, the step attempt and the run's job as the workflow (the
+    run's usage tags are written as its LLM resource is torn down: ``LLMResource``).
     A run the HTTP API started logs the request's id too (``api_request_id``, from the run
     tag ``ecl/request_id``).
 
@@ -136,7 +135,7 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
             **request,
         ),
         journal_scope(lineage, step_key, run_id=context.run_id,
-                      attempt=context.retry_number + 1, workflow=context.run.job_name) as scope,
+                      attempt=context.retry_number + 1, workflow=context.run.job_name),
     ):
         try:
             yield
@@ -155,9 +154,6 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
                 metadata={"error_type": type(err).__name__},
                 allow_retries=True,
             ) from None
-        finally:
-            if scope.used:  # the step made calls: the run's totals changed
-                tag_run_usage(context.instance, context.run_id)
 
 
 def _cancelling(context: dg.OpExecutionContext) -> bool:

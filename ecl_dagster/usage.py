@@ -1,8 +1,11 @@
 """What runs cost, where a Dagster user sees it: usage tags and cost tables.
 
-As each LLM step ends, the run is tagged with what its own calls billed, from the usage
-ledger: ``ecl/llm_calls``, ``ecl/total_tokens`` and ``ecl/cost_usd`` (``unknown`` when a
-model had no price). When the run ends the tags hold its totals. ``cost_table`` renders a
+As a run's LLM resource is torn down, the run is tagged with what its own calls billed,
+from the usage ledger: ``ecl/llm_calls``, ``ecl/total_tokens`` and ``ecl/cost_usd``
+(``unknown`` when a model had no price). Under the in-process executor that is once, after
+the run's last step, failed or not; under the multiprocess executor after each step (each
+step process sets the resource up). When the run ends the tags hold its totals; while it
+runs, each step's metadata and the ledger show its calls. ``cost_table`` renders a
 lineage's calls per step and model as markdown for the final step's metadata.
 """
 
@@ -66,8 +69,8 @@ def usage_tags(total: "UsageTotal") -> dict[str, str]:
 def tag_run_usage(instance: dg.DagsterInstance, run_id: str) -> None:
     """Tag run ``run_id`` with what its calls billed so far (one read, one write).
 
-    Steps of one process (a mapped step's threads) tag one at a time, so a later tag never
-    carries an older total. A failure to tag is logged, never raised: it must not replace
+    Tags of one process are written one at a time, so a later tag never carries an older
+    total. A failure to tag is logged, never raised: it must not replace
     the step's own outcome.
     """
     with _tagging:

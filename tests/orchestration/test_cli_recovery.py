@@ -95,7 +95,9 @@ def test_a_killed_foreground_run_is_marked_failed_and_reexecuted(
 
         again = _ecl("reexecute", run.run_id)
         assert again.returncode == 0, again.stdout + again.stderr
-        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        killed = instance.get_run_by_id(run.run_id)
+        assert killed.status == dg.DagsterRunStatus.FAILURE
+        assert killed.tags["ecl/llm_calls"] == "3"  # the three calls answered before the kill
         failed = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
         assert f"worker (process {process.pid} on host" in failed[-1].dagster_event.message
     assert "final draft:\n" + draft_text(1) in again.stdout

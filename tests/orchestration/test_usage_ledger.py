@@ -19,7 +19,7 @@ from ecl_dagster.ecl_db import ecl_db_url
 from ecl_dagster.usage import usage_ledger
 
 from jobrun import anthropic_llm, failure_text, step_failure
-from messages_api import Reply, ok, system_text
+from messages_api import Reply, error, ok, system_text
 from scenarios import TOPIC, critique_json, draft_text, pass_after
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,6 +110,21 @@ def test_critique_revise_ledger_equals_the_api_usage_call_by_call_with_cache_rea
     assert f"| {expected.normalize():f} |" in table.splitlines()[-1]
     assert "usage: 8 LLM calls (0 from the journal)" in status.getvalue()
     assert f"cost {expected.normalize():f} USD" in status.getvalue()
+
+
+def test_a_failed_run_is_tagged_with_what_its_calls_billed_before_the_failure(
+    messages_api, api_key, home
+):
+    messages_api.script([ok(draft_text(0)), error(401, "invalid x-api-key")])
+    with dg.DagsterInstance.get() as instance:
+        result = _critique_revise(instance, messages_api)
+        assert not result.success
+        run = instance.get_run_by_id(result.run_id)
+    (usage,) = _server_usages(messages_api)  # the 401 billed nothing
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    assert run.tags["ecl/llm_calls"] == "1"
+    assert Decimal(run.tags["ecl/cost_usd"]) == _hand_cost([usage], "claude-sonnet-4-6")
+    assert int(run.tags["ecl/total_tokens"]) == sum(_usage_fields(usage))
 
 
 def _summarize_answer(body: dict[str, Any]) -> Reply:
