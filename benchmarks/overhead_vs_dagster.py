@@ -12,7 +12,7 @@
 Goals (issue 12): overhead at most 1.05 times bare on both storages, import at most 1.3
 times, RSS at most 1.2 times.
 
-    .venv/bin/python benchmarks/overhead_vs_dagster.py --latency-ms 50 --runs 5
+    .venv/bin/python benchmarks/overhead_vs_dagster.py --latency-ms 50 --runs 15
 """
 
 import argparse
@@ -212,7 +212,7 @@ def child(kind: str, latency_ms: float) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--child", choices=["ecl", "bare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
