@@ -10,7 +10,7 @@ every outcome comes back, in the items' order, for the caller to report.
 
 import contextvars
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -18,6 +18,11 @@ __all__ = ["MAX_CONCURRENT_CALLS", "Outcome", "run_concurrently"]
 
 MAX_CONCURRENT_CALLS = 64
 """The highest concurrency a setting may ask for (``ecl_core.bounds``)."""
+WAKE_S = 0.2
+"""The calling thread wakes this often (seconds) while it waits for the items. The kernel
+may deliver a SIGINT to any thread of the process; Python raises it in the main thread only
+when that thread runs, so a wait without a timeout could hold a cancelled run's interrupt
+until every item ended."""
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -61,6 +66,9 @@ def run_concurrently(
     pool = ThreadPoolExecutor(max_workers=min(max_concurrent, len(items)))
     futures = [pool.submit(contextvars.copy_context().run, attempt, item) for item in items]
     try:
+        pending = set(futures)
+        while pending:
+            pending = wait(pending, timeout=WAKE_S).not_done
         outcomes = [future.result() for future in futures]
     except BaseException:
         # Interrupted while waiting (a run being cancelled): items not started never start,

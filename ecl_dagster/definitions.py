@@ -20,11 +20,13 @@ from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.jobs import workflow_jobs
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.review_sensor import review_sensor
-from ecl_dagster.sensors import run_failure_alert, topic_request_sensor
+from ecl_dagster.sensors import failed_run_usage, run_failure_alert, topic_request_sensor
 from ecl_dagster.workflow_assets import workflow_asset_specs
 
 _jobs = workflow_jobs()
-_sensors: list[dg.SensorDefinition] = [migration_request_sensor, review_sensor, run_failure_alert]
+_sensors: list[dg.SensorDefinition] = [
+    migration_request_sensor, review_sensor, run_failure_alert, failed_run_usage,
+]
 if "critique_revise" in {job.name for job in _jobs}:
     _sensors.insert(0, topic_request_sensor)
 

@@ -82,9 +82,9 @@ def mark_orphan_failed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool
     worker = run_worker(instance, run)
     if worker is None or not worker.gone:
         return False
+    tag_run_usage(instance, run)  # first, so that whoever sees it failed sees its cost
     instance.report_run_failed(
         run, message=f"ECL: the run's worker ({worker.describe()}) is gone; marked failed "
         "so that it can be re-executed from failure",
     )
-    tag_run_usage(instance, run.run_id)  # its worker, gone, could not
     return True

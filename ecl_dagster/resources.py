@@ -21,12 +21,13 @@ from ecl_core.logging import configure_logging
 from ecl_dagster.budgets import run_budget
 from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.orphans import WORKER_HOST_TAG
-from ecl_dagster.usage import tag_run_usage
+from ecl_dagster.usage import USAGE_TAGS, tag_run_usage, usage_tag_changes
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 
 PROVIDER_TAG = "ecl/llm_provider"
-"""Run tag naming the provider that answered, so the runs list in the UI shows it."""
+"""Run tag naming the run's provider (``auto`` resolved), written as its LLM resource sets
+up, so the runs list in the UI shows it."""
 
 
 RATE_LIMIT_ENV_VARS = {
@@ -147,6 +148,7 @@ class LLMResource(dg.ConfigurableResource):
 
     _settings: ProviderSettings | None = PrivateAttr(None)
     _provider: Provider | None = PrivateAttr(None)
+    _run: dg.DagsterRun | None = PrivateAttr(None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Check the settings' ranges and resolve them; the provider is built on first use.
@@ -192,16 +194,11 @@ class LLMResource(dg.ConfigurableResource):
             db_url=db_url,
         )
         if context.instance is not None and context.run is not None:
-            # One write for both: a tag write is a read and a transaction in run storage
-            # (about 5 ms on SQLite). A run retry already holds its parent's, often the same.
-            configured = self._settings.provider
             provider = resolve_provider_name(
-                configured, dg.EnvVar(key_variable(configured)).get_value()
+                self._settings.provider,
+                dg.EnvVar(key_variable(self._settings.provider)).get_value(),
             )
-            tags = {WORKER_HOST_TAG: socket.gethostname(), PROVIDER_TAG: provider}
-            changed = {k: v for k, v in tags.items() if context.run.tags.get(k) != v}
-            if changed:
-                context.instance.add_run_tags(context.run.run_id, changed)
+            self._run = _tag_at_setup(context.instance, context.run, provider)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Tag the run with what its calls billed (``ecl_dagster.usage``), if it made any here.
@@ -213,8 +210,8 @@ class LLMResource(dg.ConfigurableResource):
         built (Dagster sets it up again after ``dg launch``'s run, for its result) writes
         nothing.
         """
-        if self._provider is not None and context.instance is not None and context.run:
-            tag_run_usage(context.instance, context.run.run_id)
+        if self._provider is not None and context.instance is not None and self._run:
+            tag_run_usage(context.instance, self._run)
 
     @property
     def llm(self) -> Provider:
@@ -229,3 +226,21 @@ class LLMResource(dg.ConfigurableResource):
             api_key = dg.EnvVar(key_variable(self._settings.provider)).get_value()
             self._provider = build_provider(self._settings, api_key)
         return self._provider
+
+
+def _tag_at_setup(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, provider: str
+) -> dg.DagsterRun:
+    """Tag ``run`` with its worker's host and its provider, in one write; return it so.
+
+    A tag write is a read and a transaction in run storage (about 6 ms on SQLite). Usage
+    tags the run already carries are set to its own totals in the same write: Dagster's
+    run retries and the UI's re-execution copy the parent's.
+    """
+    tags = {WORKER_HOST_TAG: socket.gethostname(), PROVIDER_TAG: provider}
+    changed = {k: v for k, v in tags.items() if run.tags.get(k) != v}
+    if any(tag in run.tags for tag in USAGE_TAGS):
+        changed.update(usage_tag_changes(instance, run))
+    if changed:
+        instance.add_run_tags(run.run_id, changed)
+    return run.with_tags({**run.tags, **changed})

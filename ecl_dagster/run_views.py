@@ -122,10 +122,15 @@ class RunSummary(BaseModel):
     started_at: str | None
     ended_at: str | None
     duration_s: float | None = Field(description="Seconds from start to end (or to now).")
-    provider: str | None = Field(description="The LLM provider that answered (a run tag).")
-    llm_calls: int | None = Field(description="From the run tag ecl/llm_calls.")
-    total_tokens: int | None = Field(description="From the run tag ecl/total_tokens.")
-    cost_usd: str | None = Field(description="From the run tag ecl/cost_usd, or 'unknown'.")
+    provider: str | None = Field(
+        description="The run's LLM provider ('auto' resolved), from a run tag written as the "
+        "run sets up its LLM resource.")
+    llm_calls: int | None = Field(
+        description="From the run tag ecl/llm_calls, written when the run ends.")
+    total_tokens: int | None = Field(
+        description="From the run tag ecl/total_tokens, written when the run ends.")
+    cost_usd: str | None = Field(
+        description="From the run tag ecl/cost_usd (or 'unknown'), written when the run ends.")
     parent_run_id: str | None
     root_run_id: str | None
     tags: dict[str, str]

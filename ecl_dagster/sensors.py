@@ -1,4 +1,8 @@
-"""Sensors: runs from an inbox of topic requests, and failed runs recorded for alerting."""
+"""Sensors: runs from an inbox of topic requests, and failed runs (alerting, usage tags).
+
+A failed run is logged for alerting (``run_failure_alert``) and tagged with what its calls
+billed when its worker could not (``failed_run_usage``).
+"""
 
 from pathlib import Path
 
@@ -6,8 +10,9 @@ import dagster as dg
 
 from ecl_core.logging import configure_logging, get_logger
 from ecl_dagster.inbox import pending_files, read_request, reject, retire, topic_inbox_folder
+from ecl_dagster.usage import tag_run_usage
 
-__all__ = ["inbox_dir", "run_failure_alert", "topic_request_sensor"]
+__all__ = ["failed_run_usage", "inbox_dir", "run_failure_alert", "topic_request_sensor"]
 
 REQUEST_FILE_TAG = "ecl/request_file"
 REQUEST_KEY_TAG = "ecl/request_key"
@@ -101,3 +106,17 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
             step_key=event.step_key,
             error=description or (data.error.message.strip() if data.error else ""),
         )
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Tags a failed run with what its LLM calls billed (ecl/llm_calls, "
+    "ecl/total_tokens, ecl/cost_usd, from the usage ledger) when its worker could not: killed, "
+    "evicted, out of memory, then marked failed by run monitoring.",
+)
+def failed_run_usage(context: dg.RunFailureSensorContext) -> None:
+    """Write the failed run's usage tags if they are missing or short (``ecl_dagster.usage``).
+
+    A run whose worker tore its LLM resource down already holds them: nothing is written.
+    """
+    tag_run_usage(context.instance, context.dagster_run)

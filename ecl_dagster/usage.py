@@ -1,11 +1,14 @@
 """What runs cost, where a Dagster user sees it: usage tags and cost tables.
 
-As a run's LLM resource is torn down, the run is tagged with what its own calls billed,
-from the usage ledger: ``ecl/llm_calls``, ``ecl/total_tokens`` and ``ecl/cost_usd``
-(``unknown`` when a model had no price). Under the in-process executor that is once, after
+A run is tagged with what its own calls billed, from the usage ledger: ``ecl/llm_calls``,
+``ecl/total_tokens`` and ``ecl/cost_usd`` (``unknown`` when a model had no price). The LLM
+resource writes them as Dagster tears it down: under the in-process executor once, after
 the run's last step, failed or not; under the multiprocess executor after each step (each
-step process sets the resource up). When the run ends the tags hold its totals; while it
-runs, each step's metadata and the ledger show its calls. ``cost_table`` renders a
+step process sets the resource up). A run whose worker died is tagged by whoever finds it
+failed: ``mark_orphan_failed`` and the ``failed_run_usage`` sensor. When the run ends the
+tags hold its totals; while it runs, each step's metadata and the ledger show its calls.
+A run that carries another run's tags (Dagster's run retries and the UI's re-execution copy
+them) has them set to its own as its LLM resource sets up. ``cost_table`` renders a
 lineage's calls per step and model as markdown for the final step's metadata.
 """
 
@@ -27,11 +30,13 @@ __all__ = [
     "CALLS_TAG",
     "COST_TAG",
     "TOKENS_TAG",
+    "USAGE_TAGS",
     "cost_table",
     "lineage_cost_metadata",
     "partition_lineage_key",
     "tag_run_usage",
     "usage_ledger",
+    "usage_tag_changes",
     "usage_tags",
 ]
 
@@ -41,6 +46,7 @@ _tagging = threading.Lock()
 CALLS_TAG = "ecl/llm_calls"
 TOKENS_TAG = "ecl/total_tokens"
 COST_TAG = "ecl/cost_usd"
+USAGE_TAGS = (CALLS_TAG, TOKENS_TAG, COST_TAG)
 
 
 def partition_lineage_key(partition_key: str) -> str:
@@ -66,20 +72,31 @@ def usage_tags(total: "UsageTotal") -> dict[str, str]:
     }
 
 
-def tag_run_usage(instance: dg.DagsterInstance, run_id: str) -> None:
-    """Tag run ``run_id`` with what its calls billed so far (one read, one write).
+def usage_tag_changes(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, str]:
+    """The usage tags ``run`` should carry and does not: its totals, from the ledger (one read).
 
-    Tags of one process are written one at a time, so a later tag never carries an older
-    total. A failure to tag is logged, never raised: it must not replace
-    the step's own outcome.
+    Empty when the tags already hold them, or when the run made no call and carries none.
+    """
+    total = usage_ledger(instance).total(run_id=run.run_id)
+    if not total.calls and not any(tag in run.tags for tag in USAGE_TAGS):
+        return {}
+    return {k: v for k, v in usage_tags(total).items() if run.tags.get(k) != v}
+
+
+def tag_run_usage(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Tag ``run`` with what its calls billed so far (one read; one write, if they changed).
+
+    ``run`` is the run as last read: a tag it already holds is not written again. Tags of
+    one process are written one at a time, so a later tag never carries an older total. A
+    failure to tag is logged, never raised: it must not replace the run's own outcome.
     """
     with _tagging:
         try:
-            total = usage_ledger(instance).total(run_id=run_id)
-            if total.calls:
-                instance.add_run_tags(run_id, usage_tags(total))
+            changes = usage_tag_changes(instance, run)
+            if changes:
+                instance.add_run_tags(run.run_id, changes)
         except Exception as err:  # the tags only show what the ledger holds
-            _log.warning("usage.tags_failed", run_id=run_id, error=type(err).__name__)
+            _log.warning("usage.tags_failed", run_id=run.run_id, error=type(err).__name__)
 
 
 def cost_table(rows: Sequence["UsageRow"]) -> str:

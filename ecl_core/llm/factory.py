@@ -157,7 +157,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             base_url=os.environ.get(OPENAI_BASE_URL_ENV_VAR) or None,
         )
     elif name == "offline":
-        # Imported here too: its migration answers bring the codebase scanner (pygments).
+        # Imported here too: its migration answers bring the codebase scanner.
         from ecl_core.llm.offline import OfflineProvider
 
         inner = OfflineProvider()

@@ -190,13 +190,8 @@ class WorkflowValidationError(ECLError):
         super().__init__("invalid workflow:\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""PyYAML's safe loader, with libyaml's parser where PyYAML was built with it (its wheels
-are): parsing the workflows was about 20 ms of loading the definitions in pure Python."""
-
-
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """YAML's safe loader, refusing a mapping that repeats a key.
+class _UniqueKeys(yaml.constructor.SafeConstructor):
+    """YAML's safe constructor, refusing a mapping that repeats a key.
 
     The YAML spec requires keys to be unique; PyYAML silently keeps the last value.
     """
@@ -215,6 +210,33 @@ class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
         return mapping
 
 
+class _UniqueKeyLoader(_UniqueKeys, yaml.SafeLoader):
+    """The safe loader in pure Python, refusing repeated keys."""
+
+
+_C_SAFE_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+_FAST_LOADER: type[yaml.SafeLoader] | None = (
+    type("_FastUniqueKeyLoader", (_UniqueKeys, _C_SAFE_LOADER), {})
+    if _C_SAFE_LOADER is not None else None
+)
+"""The same on libyaml's parser, where PyYAML was built with it (its wheels are): parsing
+the workflows in pure Python was about 20 ms of loading the definitions."""
+
+
+def _load_yaml(text: str) -> Any:
+    """``text`` parsed by ``_UniqueKeyLoader``, fast where libyaml is there.
+
+    A document libyaml refuses is parsed again in pure Python, whose message quotes the line
+    and marks the column, and names what libyaml's leaves out (an undefined alias's name).
+    """
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.load(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def load_workflow(path: Path) -> WorkflowDefinition:
     """Read one workflow file (YAML), without checking its wiring (see ``validate``).
 
@@ -224,7 +246,7 @@ def load_workflow(path: Path) -> WorkflowDefinition:
     """
     source = str(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = _load_yaml(path.read_text(encoding="utf-8"))
         return WorkflowDefinition.model_validate({**data, "source": source})
     except (OSError, yaml.YAMLError, TypeError) as err:
         raise WorkflowValidationError([Problem(file=source, step="file", rule=str(err))]) from None

@@ -43,3 +43,27 @@ def test_an_interrupt_while_waiting_starts_no_more_items_and_is_raised_at_once()
     assert waited < 10  # not held until the items in flight end (30 s)
     time.sleep(0.3)
     assert sorted(started) == [0, 1]  # the 4 items not started never start
+
+
+def test_an_interrupt_another_thread_received_is_raised_at_once():
+    """The kernel may deliver a SIGINT to any thread; Python raises it in the main thread."""
+    workers: list[int] = []
+    release = threading.Event()
+
+    def work(item: int) -> int:
+        workers.append(threading.get_ident())
+        release.wait(30)
+        return item
+
+    def interrupt_a_worker() -> None:
+        signal.pthread_kill(workers[0], signal.SIGINT)
+
+    threading.Timer(0.5, interrupt_a_worker).start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_concurrently(work, list(range(6)), max_concurrent=2)
+        waited = time.monotonic() - began
+    finally:
+        release.set()
+    assert waited < 5  # not held until the item in flight ends (30 s)

@@ -87,6 +87,18 @@ def test_a_repeated_key_is_refused_with_its_line(tmp_path):
     assert str(path) in message and "duplicate key 'name'" in message and "line 7" in message
 
 
+def test_a_yaml_error_quotes_the_line_and_names_what_is_wrong(tmp_path):
+    """Workflows are parsed by libyaml where it is installed; its messages leave out the line
+    and an alias's name, so a refused file is parsed again in pure Python for its message."""
+    path = tmp_path / "w.yaml"
+    path.write_text(WORKFLOW.format(type="generate") + "description: *missing\n")
+    with pytest.raises(WorkflowValidationError) as refused:
+        load_workflow(path)
+    message = str(refused.value)
+    assert "found undefined alias 'missing'" in message and "line 7, column 14" in message
+    assert "description: *missing" in message and "^" in message
+
+
 def test_a_repeated_key_inside_a_step_is_refused(tmp_path):
     path = tmp_path / "w.yaml"
     path.write_text(WORKFLOW.format(type="generate") + "    type: critique\n")

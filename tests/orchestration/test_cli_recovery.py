@@ -25,6 +25,7 @@ from ecl_core.workflow.step import Step, StepContext, StepRegistry, StepRetryPol
 from ecl_dagster.compiler import build_job
 from ecl_dagster.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.sensors import failed_run_usage
 
 from messages_api import Reply, error
 from scenarios import TOPIC, critique_json, draft_text
@@ -104,6 +105,33 @@ def test_a_killed_foreground_run_is_marked_failed_and_reexecuted(
     completed = messages_api.completed_bodies()
     assert len(completed) == 4
     assert len(set(completed)) == len(completed), "a completed call was paid twice"
+
+
+def test_a_killed_run_marked_failed_by_run_monitoring_gets_its_usage_tags(
+    messages_api, api_key, home, tmp_path
+):
+    """Its worker never tore its LLM resource down: the failure sensor tags it instead."""
+    held = threading.Event()
+    messages_api.script([draft_text(0), critique_json("revise", "x"), draft_text(1),
+                         Reply(hold=held, drop=True)])
+    _kill_during_call(_execute_in_the_foreground(tmp_path), messages_api, 4, held)
+    with dg.DagsterInstance.get() as instance:
+        run = _the_run(instance)
+        assert "ecl/llm_calls" not in run.tags
+        instance.report_run_failed(run, message="run worker gone (as run monitoring says)")
+        (record,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        failed = instance.get_run_by_id(run.run_id)
+        failed_run_usage(dg.build_run_status_sensor_context(
+            sensor_name="failed_run_usage", dagster_instance=instance, dagster_run=failed,
+            dagster_event=record.dagster_event,
+        ).for_run_failure())
+        tags = instance.get_run_by_id(run.run_id).tags
+    assert tags["ecl/llm_calls"] == "3"  # the three calls answered before the kill
+    answered = [r.usage for r in messages_api.requests[:3]]
+    assert int(tags["ecl/total_tokens"]) == sum(
+        u["input_tokens"] + u["output_tokens"] + u["cache_read_input_tokens"]
+        + u["cache_creation"]["ephemeral_5m_input_tokens"]
+        + u["cache_creation"]["ephemeral_1h_input_tokens"] for u in answered)
 
 
 def test_a_run_whose_worker_is_alive_is_not_reexecuted(messages_api, api_key, home, tmp_path):

@@ -127,6 +127,30 @@ def test_a_failed_run_is_tagged_with_what_its_calls_billed_before_the_failure(
     assert int(run.tags["ecl/total_tokens"]) == sum(_usage_fields(usage))
 
 
+def test_a_reexecution_that_copied_its_parents_usage_tags_ends_with_its_own(
+    messages_api, api_key, home
+):
+    """Dagster's run retries and the UI's re-execution copy every parent tag."""
+    messages_api.script([ok(draft_text(0)), ok(critique_json("revise", "x")),
+                         ok(draft_text(1)), error(401, "invalid x-api-key"),
+                         ok(critique_json("pass"))])
+    with dg.DagsterInstance.get() as instance:
+        parent = _critique_revise(instance, messages_api)
+        assert not parent.success
+        parent_run = instance.get_run_by_id(parent.run_id)
+        assert parent_run.tags["ecl/llm_calls"] == "3"
+        child = dg.execute_job(
+            _job("critique_revise"), instance=instance, run_config=parent_run.run_config,
+            tags=parent_run.tags, raise_on_error=False,
+            reexecution_options=dg.ReexecutionOptions.from_failure(parent.run_id, instance),
+        )
+        assert child.success
+        tags = instance.get_run_by_id(child.run_id).tags
+    (usage,) = _server_usages(messages_api)[3:]  # the child's one call: critique_draft_1
+    assert tags["ecl/llm_calls"] == "1"
+    assert Decimal(tags["ecl/cost_usd"]) == _hand_cost([usage], "claude-sonnet-4-6")
+
+
 def _summarize_answer(body: dict[str, Any]) -> Reply:
     system = system_text(body)
     if "precise technical summarizer" in system:
