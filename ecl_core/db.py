@@ -54,12 +54,15 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _create_tables(created: sa.Engine, attempts: int = 3) -> None:
+def _create_tables(created: sa.Engine) -> None:
     """Create the missing tables, looking again if another process created one meanwhile.
 
     ``create_all`` checks, then creates: two processes on a new SQLite file both saw a table
-    missing and one failed creating it; the next look finds it there.
+    missing and one failed creating it; the next look finds it there. Each such collision
+    means the other process created a table, so one more look than there are tables always
+    ends (there are eight; three looks could run out).
     """
+    attempts = len(METADATA.tables) + 1
     for attempt in range(1, attempts + 1):
         try:
             METADATA.create_all(created)

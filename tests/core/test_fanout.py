@@ -10,6 +10,18 @@ import pytest
 from ecl_core.fanout import run_concurrently
 
 
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raises KeyboardInterrupt here, as in a run worker, for the test's duration.
+
+    Python installs that handler only if SIGINT was not ignored when it started; a shell
+    starts its background jobs with SIGINT ignored (POSIX), and the suite may run as one.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_outcomes_come_back_in_order_with_each_error_kept_apart():
     def work(item: int) -> int:
         if item == 2:
@@ -23,7 +35,7 @@ def test_outcomes_come_back_in_order_with_each_error_kept_apart():
     assert str(outcomes[1].error) == "two"
 
 
-def test_an_interrupt_while_waiting_starts_no_more_items_and_is_raised_at_once():
+def test_an_interrupt_while_waiting_starts_no_more_items_and_is_raised_at_once(sigint_raises):
     started: list[int] = []
     release = threading.Event()
 
@@ -45,7 +57,7 @@ def test_an_interrupt_while_waiting_starts_no_more_items_and_is_raised_at_once()
     assert sorted(started) == [0, 1]  # the 4 items not started never start
 
 
-def test_an_interrupt_another_thread_received_is_raised_at_once():
+def test_an_interrupt_another_thread_received_is_raised_at_once(sigint_raises):
     """The kernel may deliver a SIGINT to any thread; Python raises it in the main thread."""
     workers: list[int] = []
     release = threading.Event()
