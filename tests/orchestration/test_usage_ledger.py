@@ -132,13 +132,20 @@ def test_a_reexecution_that_copied_its_parents_usage_tags_ends_with_its_own(
 ):
     """Dagster's run retries and the UI's re-execution copy every parent tag."""
     messages_api.script([ok(draft_text(0)), ok(critique_json("revise", "x")),
-                         ok(draft_text(1)), error(401, "invalid x-api-key"),
-                         ok(critique_json("pass"))])
+                         ok(draft_text(1)), error(401, "invalid x-api-key")])
     with dg.DagsterInstance.get() as instance:
         parent = _critique_revise(instance, messages_api)
         assert not parent.success
         parent_run = instance.get_run_by_id(parent.run_id)
         assert parent_run.tags["ecl/llm_calls"] == "3"
+        calls_tag_during_the_run: list[str | None] = []
+
+        def child_answer(body: dict[str, Any]) -> Reply:
+            (newest,) = instance.get_runs(limit=1)  # the child, at its one call
+            calls_tag_during_the_run.append(newest.tags.get("ecl/llm_calls"))
+            return ok(critique_json("pass"))
+
+        messages_api.responder = child_answer
         child = dg.execute_job(
             _job("critique_revise"), instance=instance, run_config=parent_run.run_config,
             tags=parent_run.tags, raise_on_error=False,
@@ -147,6 +154,7 @@ def test_a_reexecution_that_copied_its_parents_usage_tags_ends_with_its_own(
         assert child.success
         tags = instance.get_run_by_id(child.run_id).tags
     (usage,) = _server_usages(messages_api)[3:]  # the child's one call: critique_draft_1
+    assert calls_tag_during_the_run == ["0"]  # the parent's 3, set to its own at setup
     assert tags["ecl/llm_calls"] == "1"
     assert Decimal(tags["ecl/cost_usd"]) == _hand_cost([usage], "claude-sonnet-4-6")
 
