@@ -42,6 +42,8 @@ def _number(value: float) -> str:
 
 LLM_SETTING_RANGES: Mapping[str, Range] = {
     "max_tokens": Range(1, 128_000, "tokens"),
+    "context_window_tokens": Range(0, 10_000_000, "tokens"),
+    "max_output_tokens": Range(0, 128_000, "tokens"),
     "timeout_s": Range(0.1, 600, "seconds"),
     "retry_max_attempts": Range(1, 10, "attempts"),
     "retry_initial_delay_s": Range(0, 300, "seconds"),

@@ -8,7 +8,9 @@
      │    │    ├── LLMTimeoutError  no answer within the call's timeout
      │    │    └── RateLimitWaitError  no rate-limit capacity within the wait bound: not sent
      │    └── PermanentLLMError    other 4xx, refusals: never retried
-     │         └── BudgetExceeded  the call could take the lineage over its budget: not made
+     │         ├── BudgetExceeded  the call could take the lineage over its budget: not made
+     │         ├── ContextWindowExceeded  the request does not fit the model's window: not made
+     │         └── OutputCutOff    a structured answer stopped at max_tokens
      ├── ValidationError           input or model output broke a rule; carries field-level details
      ├── MaxRevisionsExceeded      no critique passed within the revision cap; carries attempts
      ├── CircuitOpenError          the circuit breaker is open; no call was made
@@ -34,11 +36,13 @@ __all__ = [
     "BudgetExceeded",
     "CircuitOpenError",
     "ConfigError",
+    "ContextWindowExceeded",
     "ECLError",
     "FieldError",
     "LLMError",
     "LLMTimeoutError",
     "MaxRevisionsExceeded",
+    "OutputCutOff",
     "PermanentLLMError",
     "RateLimitWaitError",
     "ReviewAnswerRefused",
@@ -140,6 +144,31 @@ class BudgetExceeded(PermanentLLMError):
             f"{_amount(budget, unit)}{in_flight}; {call} could bill up to "
             f"{_amount(call_max, unit)} more, so it was not made"
         )
+
+
+class ContextWindowExceeded(PermanentLLMError):
+    """A request does not fit its model's context window (``ecl_core.llm.windows``).
+
+    Raised before sending when the prompt leaves less than the request's minimum output, or
+    from a server's refusal that states the window.
+
+    Args:
+        message: What did not fit: the model, its window, the prompt and output tokens.
+        window_tokens: The model's context window in tokens, when known.
+    """
+
+    def __init__(self, message: str, *, window_tokens: int | None = None,
+                 status_code: int | None = None, request_id: str | None = None) -> None:
+        super().__init__(message, status_code=status_code, request_id=request_id)
+        self.window_tokens = window_tokens
+
+
+class OutputCutOff(PermanentLLMError):
+    """A structured answer stopped at ``max_tokens`` (stop_reason ``max_tokens``).
+
+    Not a reply to repair: the same request would be cut off again. Raise ``max_tokens``
+    (or the window), or ask for less.
+    """
 
 
 def _amount(value: Decimal, unit: str) -> str:

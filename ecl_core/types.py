@@ -105,6 +105,10 @@ class CompletionRequest(_Model):
     )
     messages: tuple[Message, ...] = Field(min_length=1)
     max_tokens: int = Field(gt=0, description="Upper bound on generated tokens.")
+    min_tokens: int | None = Field(
+        None, gt=0, description="Fewest output tokens worth sending the request for, when the "
+        "context window leaves less than max_tokens (ecl_core.llm.windows); None for 256.",
+    )
     stop_sequences: tuple[str, ...] = ()
     cache: bool = Field(
         False, description="The prefix (system prompt, then context) repeats across calls: a "
@@ -143,6 +147,10 @@ class CompletionResponse(_Model):
     text: str
     usage: TokenUsage = TokenUsage()
     stop_reason: str | None = Field(None, description="end_turn, max_tokens, stop_sequence, ...")
+    max_tokens: int | None = Field(
+        None, description="The max_tokens sent, after sizing to the context window; None when "
+        "the provider does not say (offline, scripted).",
+    )
     model: str
     provider: str
     request_id: str | None = None

@@ -17,7 +17,9 @@ from ecl_core.llm.factory import (
     resolve_provider_name,
 )
 from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
+from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import configure_logging
+from ecl_core.types import CompletionRequest
 from ecl_dagster.budgets import run_budget
 from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.orphans import WORKER_HOST_TAG
@@ -88,6 +90,16 @@ class LLMResource(dg.ConfigurableResource):
     model: str = Field(DEFAULT_MODEL, description="The model name the provider knows.")
     max_tokens: int = Field(
         1024, description="Upper bound on generated tokens per call: 1 to 128,000."
+    )
+    context_window_tokens: int = Field(
+        0, description="The model's context window (prompt and output), when the server does "
+        "not report it (llama-server's /props and vLLM's /v1/models do): 0 (ask the server, "
+        "else Anthropic's published figure for Claude models) to 10,000,000 tokens. Every "
+        "request is sized to it before it is sent."
+    )
+    max_output_tokens: int = Field(
+        0, description="Most output tokens the model writes in one answer: 0 (no limit but "
+        "the window, or the published figure) to 128,000."
     )
     timeout_s: float = Field(60.0, description="Per-request timeout: 0.1 to 600 seconds.")
     scripted_path: str | None = Field(
@@ -191,6 +203,10 @@ class LLMResource(dg.ConfigurableResource):
             prompt_caching=self.prompt_caching,
             cache_ttl="1h" if self.prompt_cache_ttl == "1h" else "5m",
             budget=run_budget(self, context.run.tags if context.run is not None else {}),
+            limits=ModelLimits(
+                self.context_window_tokens, self.max_output_tokens or None,
+                source="resources.llm.config.context_window_tokens",
+            ) if self.context_window_tokens else None,
             db_url=db_url,
         )
         if context.instance is not None and context.run is not None:
@@ -226,6 +242,25 @@ class LLMResource(dg.ConfigurableResource):
             api_key = dg.EnvVar(key_variable(self._settings.provider)).get_value()
             self._provider = build_provider(self._settings, api_key)
         return self._provider
+
+
+    def model_limits(self) -> ModelLimits | None:
+        """The model's context window and output limit (``ecl_core.llm.windows``), or None.
+
+        None for the offline provider, and when neither the server, the settings nor the
+        table of Claude models says.
+        """
+        window = getattr(self.llm, "window", None)
+        return window.model_limits() if window is not None else None
+
+    def prompt_room(self, request: CompletionRequest) -> int | None:
+        """Tokens the model's window leaves for more prompt once ``request`` is sent whole.
+
+        The window less the request's prompt tokens (counted by the server where it can)
+        and its ``max_tokens``; negative when it does not fit. None when no window is known.
+        """
+        window = getattr(self.llm, "window", None)
+        return window.prompt_room(request) if window is not None else None
 
 
 def _tag_at_setup(

@@ -35,6 +35,7 @@ from anthropic.types import (
 from ecl_core.errors import PermanentLLMError
 from ecl_core.llm.http_status import READ_ERRORS, exhausted_until, malformed, unsendable
 from ecl_core.llm.sdk_errors import translate_anthropic_error
+from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CacheTTL, CompletionRequest, CompletionResponse, TokenUsage
 
@@ -127,7 +128,7 @@ class AnthropicProvider:
         except json.JSONDecodeError as err:
             raise malformed("a Messages API response", err) from None
         try:
-            response = self._response(message, headers, started)
+            response = self._response(message, headers, started, request.max_tokens)
         except READ_ERRORS as err:
             raise malformed("a Messages API response", err) from None
         if response.stop_reason == "refusal":
@@ -152,6 +153,17 @@ class AnthropicProvider:
             raise unsendable(err) from None
         return int(counted.input_tokens)
 
+    def model_limits(self) -> ModelLimits | None:
+        """None: the Messages API does not report a model's window.
+
+        ``ecl_core.llm.windows`` takes it from settings, else its table of Claude models.
+        """
+        return None
+
+    def count_input_tokens(self, request: CompletionRequest) -> int | None:
+        """The input tokens of ``request`` by ``count_tokens`` (``ecl_core.llm.windows``)."""
+        return self.count_tokens(request)
+
     def _structured(self, request: CompletionRequest) -> bool:
         """Whether ``request`` is sent asking for structured output (module docstring)."""
         return request.output_schema is not None and self._server not in _no_structured_outputs
@@ -166,7 +178,7 @@ class AnthropicProvider:
         )
 
     def _response(
-        self, message: Any, headers: Mapping[str, str], started: float
+        self, message: Any, headers: Mapping[str, str], started: float, max_tokens: int
     ) -> CompletionResponse:
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = message.usage
@@ -182,6 +194,7 @@ class AnthropicProvider:
             ),
             service_tier=getattr(usage, "service_tier", None),
             stop_reason=message.stop_reason,
+            max_tokens=max_tokens,
             model=message.model,
             provider=self.name,
             request_id=headers.get("request-id"),

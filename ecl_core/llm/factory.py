@@ -13,6 +13,7 @@ from ecl_core.llm.resilience import (
     RetrySettings,
     make_breaker,
 )
+from ecl_core.llm.windows import ModelLimits, SizedProvider
 from ecl_core.logging import configure_logging, get_logger, register_secret
 from ecl_core.types import CacheTTL
 from ecl_core.usage.limits import Budget
@@ -64,6 +65,8 @@ class ProviderSettings:
             (anthropic only; other providers cache by themselves or not at all).
         cache_ttl: The prompt cache's time to live, ``5m`` or ``1h``.
         budget: What each lineage may bill (``ecl_core.usage.budget``); needs ``db_url``.
+        limits: The model's context window and output limit when the deployment or run says
+            them; the server's own figures come first (``ecl_core.llm.windows``).
         db_url: SQLAlchemy URL of ECL's database, where breaker state, the response
             journal, the usage ledger and budgets are shared by processes; ``None`` for none.
     """
@@ -78,6 +81,7 @@ class ProviderSettings:
     prompt_caching: bool = True
     cache_ttl: CacheTTL = "5m"
     budget: Budget = field(default_factory=Budget)
+    limits: ModelLimits | None = None
     db_url: str | None = None
 
     @property
@@ -102,7 +106,8 @@ def resolve_provider_name(provider: ProviderName, api_key: str | None) -> str:
 def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     """Build the provider ``settings`` names, wrapped in retries, the breaker and the journal.
 
-    From the inside out: the provider, the rate limiter (when limits are set), retries
+    From the inside out: the provider, its sizing to the model's context window
+    (``ecl_core.llm.windows``; not for ``offline``), the rate limiter (when limits are set), retries
     around each call with the breaker guarding every attempt, then the journal (when
     ``db_url`` is set): a journaled answer costs no capacity, and every attempt waits for
     it; outermost the meter (``ecl_core.usage.metering``), which prices every answer and,
@@ -170,6 +175,10 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     else:
         raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, openai_compatible, "
                           "offline or scripted")
+    counter = getattr(inner, "count_tokens", None)
+    window = None if name == "offline" else SizedProvider(inner, settings.limits)
+    if window is not None:
+        inner = window
     prices = price_table()
     # ECL's database layer is imported when a provider uses it (SQLAlchemy: about 0.12 s).
     from ecl_core.usage.metering import MeteredProvider
@@ -177,13 +186,12 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     if settings.db_url is None:
         if settings.budget.enabled:
             raise ConfigError("a budget needs ECL's database, where the usage ledger is kept")
-        return MeteredProvider(ResilientProvider(inner, settings.retry), prices=prices)
+        return MeteredProvider(ResilientProvider(inner, settings.retry), prices=prices,
+                               window=window)
     from ecl_core.llm.journal import JournaledProvider
     from ecl_core.llm.rate_limit import RateLimitedProvider
     from ecl_core.usage.budget import BudgetGuard
     from ecl_core.usage.ledger import UsageLedger
-
-    counter = getattr(inner, "count_tokens", None)
 
     if settings.rate_limits.enabled:
         inner = RateLimitedProvider(inner, settings.rate_limits, settings.db_url)
@@ -196,5 +204,5 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
     guard = BudgetGuard(settings.db_url, settings.budget) if settings.budget.enabled else None
     return MeteredProvider(
         journaled, prices=prices, ledger=UsageLedger(settings.db_url), guard=guard,
-        count_tokens=counter, answered=journaled.answered,
+        count_tokens=counter, answered=journaled.answered, window=window,
     )

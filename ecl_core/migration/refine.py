@@ -86,19 +86,17 @@ def document_prompt(name: str) -> PromptTemplate:
     return load_prompt(f"{PROMPTS_FOLDER}/{name}")
 
 
-def parse_document(model: type[D], response: CompletionResponse, max_tokens: int) -> D:
+def parse_document(model: type[D], response: CompletionResponse) -> D:
     """The document in a model's reply: the first JSON object that ``model`` accepts.
 
+    A reply cut off at ``max_tokens`` never reaches here (``complete_with_repair`` raises
+    ``OutputCutOff``).
+
     Raises:
-        ValidationError: The reply was cut off at ``max_tokens`` (stop_reason), holds no JSON
-            object, or no object fits ``model``; the details name each broken field.
+        ValidationError: The reply holds no JSON object, or no object fits ``model``; the
+            details name each broken field.
     """
     name = model.__name__
-    if response.stop_reason == "max_tokens":
-        raise ValidationError(f"the model's {name} was cut off", [FieldError(
-            name, f"was cut off at max_tokens={max_tokens} (stop_reason max_tokens); "
-            "raise document_max_tokens or ask for a shorter document",
-        )])
     objects = json_objects(response.text)
     if not objects:
         raise ValidationError(
@@ -147,7 +145,7 @@ def refine(
     context = {**variables, "schema": schema}
 
     def document_of(response: CompletionResponse) -> D:
-        return parse_document(model, response, max_tokens)
+        return parse_document(model, response)
 
     request = document_prompt(prompt).request(max_tokens=max_tokens, **context).answered_as(model)
     document = complete_with_repair(

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from ecl_core.errors import FieldError, ValidationError
+from ecl_core.errors import FieldError, OutputCutOff, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.types import (
     MAX_DRAFT_CHARS,
@@ -115,11 +115,15 @@ def complete_with_repair(
         what: The answer's name in the final error (``critique``, ``codebase_analysis``).
         repair: The repair instruction, with ``{problems}``.
 
+    A reply cut off at ``max_tokens`` is not repaired: the same request would be cut off
+    again, so it fails the step as the limit it is.
+
     Raises:
+        OutputCutOff: A reply stopped at ``max_tokens`` (stop_reason ``max_tokens``).
         ValidationError: Both replies were unusable; the details are the second reply's.
         LLMError, CircuitOpenError: A call failed.
     """
-    reply = recorder.complete(request)
+    reply = _whole(recorder.complete(request), what)
     try:
         return parse(reply)
     except ValidationError as first:
@@ -133,10 +137,26 @@ def complete_with_repair(
                 )
             }
         )
-        second = recorder.complete(retry)
+        second = _whole(recorder.complete(retry), what)
         try:
             return parse(second)
         except ValidationError as err:
             raise ValidationError(
                 f"the model's {what} is not usable after one repair request", err.details
             ) from None
+
+
+def _whole(reply: CompletionResponse, what: str) -> CompletionResponse:
+    """``reply``, unless it was cut off at ``max_tokens``.
+
+    Raises:
+        OutputCutOff: It was; the message names the answer and the ``max_tokens`` sent.
+    """
+    if reply.stop_reason != "max_tokens":
+        return reply
+    sent = f"max_tokens={reply.max_tokens:,}" if reply.max_tokens else "max_tokens"
+    raise OutputCutOff(
+        f"the model's {what} was cut off at {sent} (stop_reason max_tokens) after "
+        f"{reply.usage.output_tokens:,} output tokens; raise max_tokens or the model's context "
+        "window, or ask for a shorter answer", request_id=reply.request_id,
+    )

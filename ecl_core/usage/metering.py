@@ -19,6 +19,7 @@ from decimal import Decimal
 from ecl_core.errors import ConfigError, LLMError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.journal_scope import JournalScope, current_scope
+from ecl_core.llm.windows import SizedProvider
 from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CompletionRequest, CompletionResponse
 from ecl_core.usage.budget import BudgetGuard
@@ -42,6 +43,8 @@ class MeteredProvider:
         count_tokens: The provider's token counting, for a call's most; None to bound the
             input from the request's size (``input_bound``).
         answered: Whether the journal already holds an answer (such a call is not checked).
+        window: The provider's sizing to its model's context window, for callers that fit
+            their prompts to it (``model_limits``, ``prompt_room``); None when not sized.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class MeteredProvider:
         guard: BudgetGuard | None = None,
         count_tokens: Callable[[CompletionRequest], int] | None = None,
         answered: Callable[[CompletionRequest], bool] | None = None,
+        window: SizedProvider | None = None,
     ) -> None:
         self.inner = inner
         self.name = inner.name
@@ -62,6 +66,7 @@ class MeteredProvider:
         self._guard = guard
         self._count_tokens = count_tokens
         self._answered = answered
+        self.window = window
 
     def complete(self, request: CompletionRequest) -> CompletionResponse:
         """Answer ``request`` through the inner provider, priced and recorded.

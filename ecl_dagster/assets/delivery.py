@@ -5,7 +5,6 @@ from typing import Any
 
 import dagster as dg
 
-from ecl_core.codebase.excerpts import select_excerpts
 from ecl_core.codebase.facts import CodebaseFacts, compute_facts
 from ecl_core.codebase.render import facts_markdown
 from ecl_core.codebase.tree import scan_tree
@@ -27,6 +26,7 @@ from ecl_dagster.assets.documents import (
     check_results,
     document_check_specs,
     document_metadata,
+    fitted_excerpts,
     partition_lineage,
     prompts_version,
     write_document,
@@ -73,18 +73,17 @@ def quality_assessment(
     except ValidationError as err:
         raise failure(err, {"partition": context.partition_key}) from err
     new_facts: CodebaseFacts = compute_facts(tree)
-    excerpts = select_excerpts(tree, new_facts, budget_tokens=migration.excerpt_budget_tokens)
     variables = document_variables(
         migration_intake,
         {
             "plan": migration_plan.markdown(),
             "specs": implementation_specs.markdown(),
             "new_facts": facts_markdown(new_facts),
-            "new_excerpts": "\n\n".join(
-                f"### {e.path}:{e.start_line}-{e.end_line}\n```\n{e.text}\n```" for e in excerpts
-            ) or "(none)",
         },
         {"plan": migration_plan, "specs": implementation_specs, "new_facts": new_facts},
+    )
+    variables["new_excerpts"] = fitted_excerpts(
+        llm, migration, "quality_assessment", variables, "new_excerpts", tree, new_facts
     )
     calls: list[StepMetadata] = []
     refined = write_document(

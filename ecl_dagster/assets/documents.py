@@ -17,10 +17,14 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from ecl_core.codebase.excerpts import select_excerpts
+from ecl_core.codebase.facts import CodebaseFacts
+from ecl_core.codebase.tree import SourceTree
 from ecl_core.errors import ConfigError, PermanentLLMError, ValidationError
 from ecl_core.migration.documents import Document
 from ecl_core.migration.grounding import missing_citations, missing_sections
 from ecl_core.migration.refine import Refined, document_prompt, refine
+from ecl_core.migration.window_budget import document_budget, excerpt_budget
 from ecl_core.types import StepMetadata
 from ecl_dagster.assets.settings import MigrationSettings
 from ecl_dagster.metadata import call_metadata
@@ -36,6 +40,7 @@ __all__ = [
     "check_results",
     "document_check_specs",
     "document_metadata",
+    "fitted_excerpts",
     "partition_lineage",
     "prompts_version",
     "write_document",
@@ -122,13 +127,38 @@ def write_document(
             result = refine(
                 llm.llm, model, prompt, variables,
                 max_revisions=settings.max_revisions,
-                max_tokens=settings.document_max_tokens,
+                max_tokens=document_budget(settings.document_max_tokens, llm.model_limits()),
                 attempt=context.retry_number + 1,
             )
         except (PermanentLLMError, ValidationError, ConfigError) as err:
             raise failure(err, {"document": step_key}) from err
     calls.append(result.metadata)
     return result.output
+
+
+def fitted_excerpts(
+    llm: LLMResource,
+    settings: MigrationSettings,
+    prompt: str,
+    variables: dict[str, str],
+    slot: str,
+    tree: SourceTree,
+    facts: CodebaseFacts,
+) -> str:
+    """The most relevant excerpts of ``tree`` that fit the model's window, as markdown.
+
+    The budget is ``excerpt_budget_tokens``, lowered to what the window leaves once the
+    document's prompt without them (``slot`` empty) and its output are counted
+    (``ecl_core.migration.window_budget``).
+    """
+    max_tokens = document_budget(settings.document_max_tokens, llm.model_limits())
+    bare = document_prompt(prompt).request(max_tokens=max_tokens, **{**variables, slot: ""})
+    budget = excerpt_budget(settings.excerpt_budget_tokens, llm.prompt_room(bare))
+    excerpts = select_excerpts(tree, facts, budget_tokens=budget)
+    return "\n\n".join(
+        f"### {e.path}:{e.start_line}-{e.end_line} ({e.why})\n```\n{e.text}\n```"
+        for e in excerpts
+    ) or "(none)"
 
 
 def document_metadata(written: Sequence[Written], calls: Sequence[StepMetadata]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import dagster as dg
 
-from ecl_core.codebase.excerpts import select_excerpts
 from ecl_core.codebase.facts import CodebaseFacts
 from ecl_core.codebase.render import facts_markdown
 from ecl_core.codebase.tree import scan_tree
@@ -35,6 +34,7 @@ from ecl_dagster.assets.documents import (
     check_results,
     document_check_specs,
     document_metadata,
+    fitted_excerpts,
     prompts_version,
     write_document,
 )
@@ -92,14 +92,11 @@ def codebase_analysis(
         tree = scan_tree(migration_intake.code.root, migration.limits(), field="code_path")
     except ValidationError as err:
         raise failure(err, {"partition": context.partition_key}) from err
-    excerpts = select_excerpts(tree, codebase_facts, budget_tokens=migration.excerpt_budget_tokens)
-    excerpt_text = "\n\n".join(
-        f"### {e.path}:{e.start_line}-{e.end_line} ({e.why})\n```\n{e.text}\n```" for e in excerpts
-    )
     variables = document_variables(
-        migration_intake,
-        {"facts": facts_markdown(codebase_facts), "excerpts": excerpt_text or "(none)"},
-        {"facts": codebase_facts},
+        migration_intake, {"facts": facts_markdown(codebase_facts)}, {"facts": codebase_facts}
+    )
+    variables["excerpts"] = fitted_excerpts(
+        llm, migration, "codebase_analysis", variables, "excerpts", tree, codebase_facts
     )
     calls: list[StepMetadata] = []
     refined = write_document(

@@ -6,7 +6,7 @@ import zipfile
 import pydantic
 import pytest
 
-from ecl_core.errors import ConfigError, ValidationError
+from ecl_core.errors import ConfigError, OutputCutOff, ValidationError
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.migration.delivery import assemble
 from ecl_core.migration.documents import (
@@ -151,12 +151,17 @@ def test_an_unreadable_document_gets_one_repair_request():
     assert "could not be used" in repair and "no JSON object" in repair
 
 
-def test_a_document_cut_off_at_max_tokens_is_an_error_that_says_so():
+def test_a_document_cut_off_at_max_tokens_fails_at_once_without_a_repair_request():
     cut = {"text": '{"summary": "a long', "stop_reason": "max_tokens"}
-    with pytest.raises(ValidationError) as caught:
-        _refine([cut, cut])
-    assert "not usable after one repair request" in str(caught.value)
-    assert "cut off at max_tokens=8000" in str(caught.value.details[0])
+    with pytest.raises(OutputCutOff, match="codebase_analysis was cut off at max_tokens") as caught:
+        _refine([cut, json.dumps(analysis())])
+    assert "raise max_tokens" in str(caught.value)
+
+
+def test_a_critique_cut_off_at_max_tokens_is_not_repaired():
+    cut = {"text": '{"decision": "revise", "critique": "the grades', "stop_reason": "max_tokens"}
+    with pytest.raises(OutputCutOff, match="critique was cut off"):
+        _refine([json.dumps(analysis()), cut, verdict("pass")])
 
 
 def test_a_document_missing_fields_names_them():
