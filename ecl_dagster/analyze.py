@@ -3,6 +3,8 @@
 The run executes in this process on the instance at DAGSTER_HOME (the embedded SQLite
 default needs no daemon), as a run of the ``migration_analysis`` job for the request's
 partition, so ``ecl status`` and ``ecl reexecute`` work on it like on any run.
+``--provider``, ``--model`` and ``--context-window-tokens`` are its run config's
+``resources.llm.config`` (``ecl_dagster.launching.llm_choice``).
 """
 
 import sys
@@ -18,8 +20,9 @@ from ecl_dagster.assets.requests import add_request, resolve_paths
 from ecl_dagster.assets.sensor import MIGRATION_JOB
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 from ecl_dagster.budgets import budget_tags
-from ecl_dagster.cli.common import echo_json, format_option, instance
+from ecl_dagster.cli.common import LLM_OPTIONS, echo_json, format_option, instance, llm_options
 from ecl_dagster.jobs import reconstructable_job
+from ecl_dagster.launching import llm_choice, with_llm_choice
 
 __all__ = ["analyze"]
 
@@ -54,19 +57,22 @@ def _delivery_folder(instance: dg.DagsterInstance, key: str) -> str | None:
 @click.option("--budget-tokens", metavar="N", help="Tokens the request's calls may bill in "
               "all, every materialization of its partition counted (ecl/budget_tokens).")
 @click.option("--budget-usd", metavar="USD", help="USD they may bill in all (ecl/budget_usd).")
+@llm_options
 @format_option
 @click.pass_context
 def analyze(ctx: click.Context, path: str, target: str, name: str | None, intended_use: str,
             new_code: str | None, vision: str | None, deploy_configs: tuple[str, ...],
             review_architecture: bool, budget_tokens: str | None, budget_usd: str | None,
+            provider: str | None, model: str | None, context_window_tokens: int | None,
             fmt: str) -> None:
     """Analyze the codebase at PATH (a local folder) for a migration.
 
     Adds the request, materializes its partition of the migration graph in this process,
-    and prints the deliverables folder last. JSON: {"analysis", "delivery_folder", "run"
-    (RunDetail)}; quiet: the run id. Exits 0 when done or awaiting the architecture's review
-    (--review-architecture), 1 when the run failed (its status on stderr), 2 for an invalid
-    request (the field and the rule).
+    and prints the deliverables folder last. --provider, --model and
+    --context-window-tokens choose the LLM (run config resources.llm.config). JSON:
+    {"analysis", "delivery_folder", "run" (RunDetail)}; quiet: the run id. Exits 0 when done
+    or awaiting the architecture's review (--review-architecture), 1 when the run failed (its
+    status on stderr), 2 for an invalid request (the field and the rule).
     """
     from ecl_dagster.cli.status import run_status
     from ecl_dagster.definitions import defs
@@ -82,6 +88,8 @@ def analyze(ctx: click.Context, path: str, target: str, name: str | None, intend
         request = _request(path, name, fields)
         budget = budget_tags(budget_tokens, budget_usd,
                              names=("--budget-tokens", "--budget-usd"))
+        run_config = with_llm_choice({}, llm_choice(provider, model, context_window_tokens,
+                                                    names=LLM_OPTIONS))
         key = add_request(found, defs.resources["migration"], request)
     except ValidationError as err:
         click.echo(f"ecl: {err}", err=True)
@@ -89,9 +97,8 @@ def analyze(ctx: click.Context, path: str, target: str, name: str | None, intend
             click.echo(f"  {detail}", err=True)
         ctx.exit(2)
     job = reconstructable_job(MIGRATION_JOB)
-    result = dg.execute_job(
-        job, found, tags={"dagster/partition": key, **budget}, raise_on_error=False
-    )
+    result = dg.execute_job(job, found, run_config=run_config,
+                            tags={"dagster/partition": key, **budget}, raise_on_error=False)
     run = found.get_run_by_id(result.run_id)
     awaiting = run is not None and run.tags.get(REVIEW_STATE_TAG) == "awaiting"
     folder = _delivery_folder(found, key) if result.success and not awaiting else None

@@ -1,9 +1,8 @@
 """Request files dropped into an inbox folder: listing, reading and moving them aside.
 
-Every inbox sensor (topic requests, analysis requests, answers to reviews) follows one rule
-(issue 10, defect 3): whatever goes wrong with one file, that file leaves the inbox for
-``failed/`` with its reason, or stays and is logged if it cannot be moved, and the tick goes
-on with the others.
+Every inbox sensor (topic requests, analysis requests, answers to reviews) follows one rule:
+whatever goes wrong with one file, that file leaves the inbox for ``failed/`` with its
+reason, or stays and is logged if it cannot be moved, and the tick goes on with the others.
 """
 
 import hashlib

@@ -3,7 +3,12 @@
 # .dagster_home/ and, unless ANTHROPIC_API_KEY is set, the offline provider.
 #   bash scripts/run.sh                       # critique_revise with examples/critique_revise.yaml
 #   bash scripts/run.sh summarize_document    # another workflow, with examples/<id>.yaml
+#   ECL_PROVIDER=openai_compatible ECL_MODEL=qwen3:8b bash scripts/run.sh   # another LLM
 # Further arguments go to `dg launch` (e.g. -c another-config.yaml, --config-json '{...}').
+# ECL_PROVIDER, ECL_MODEL and ECL_CONTEXT_WINDOW_TOKENS, when set, are the run config's
+# resources.llm.config provider, model and context_window_tokens: one more run config file
+# after the others (dg merges -c files, the last one winning), so they override those files.
+# `dg launch` takes -c files or --config-json, not both: with --config-json, put them in it.
 # `dg launch --job` executes the job in this process on the instance at DAGSTER_HOME, as
 # `dagster job execute -m ecl_dagster -j JOB` does (same code path; Dagster 1.13 marks that
 # command superseded by `dg launch`), and the job's final step logs the final draft.
@@ -20,6 +25,44 @@ if [ "$#" -gt 0 ] && [ -f "workflows/$1.yaml" ]; then
 fi
 config=(-c "examples/$job.yaml")
 [ "$#" -gt 0 ] && config=("$@")
+llm_file=""
+trap '[ -z "$llm_file" ] || rm -f "$llm_file"' EXIT
+if [ -n "${ECL_PROVIDER:-}${ECL_MODEL:-}${ECL_CONTEXT_WINDOW_TOKENS:-}" ]; then
+  for arg in "${config[@]}"; do
+    case "$arg" in
+      --config-json|--config-json=*)
+        echo "run.sh: ECL_PROVIDER, ECL_MODEL and ECL_CONTEXT_WINDOW_TOKENS need run config" \
+          "files (-c); with --config-json, put resources.llm.config in the JSON instead" >&2
+        exit 2 ;;
+    esac
+  done
+  llm_file=$(mktemp "${TMPDIR:-/tmp}/ecl-llm.XXXXXX")
+  # Checked as every way in checks them (ecl_dagster.launching.llm_choice); exit 2 naming
+  # the variable and the rule when one is refused.
+  .venv/bin/python - "$llm_file" <<'PY'
+import json
+import os
+import sys
+
+from ecl_core.errors import ValidationError
+from ecl_dagster.launching import llm_choice, with_llm_choice
+
+window = os.environ.get("ECL_CONTEXT_WINDOW_TOKENS") or None
+try:
+    choice = llm_choice(
+        os.environ.get("ECL_PROVIDER") or None,
+        os.environ.get("ECL_MODEL") or None,
+        int(window) if window is not None and window.isdigit() else window,
+        names=("ECL_PROVIDER", "ECL_MODEL", "ECL_CONTEXT_WINDOW_TOKENS"),
+    )
+except ValidationError as err:
+    print(f"run.sh: {err}", file=sys.stderr)
+    sys.exit(2)
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump(with_llm_choice({}, choice), out)
+PY
+  config+=(-c "$llm_file")
+fi
 # dg warns when the active virtual environment is not the project's .venv: this is it.
 export VIRTUAL_ENV="$PWD/.venv"
-exec .venv/bin/dg launch --job "$job" "${config[@]}"
+.venv/bin/dg launch --job "$job" "${config[@]}"

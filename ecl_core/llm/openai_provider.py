@@ -13,7 +13,10 @@ per process for each (API root, model) and logged once as a warning when a rung 
    (OpenAI, vLLM, Ollama, llama.cpp's ``llama-server``), the schema made strict: every
    property required, no other property;
 2. ``{"type": "json_object", "schema": ...}`` (``llama-cpp-python``'s server, which refuses
-   the first form with a 500 naming ``response_format``);
+   the first form with a 500 naming ``response_format``), each ``maxLength`` at most
+   ``JSON_OBJECT_MAX_LENGTH``: that server's grammar converter nests one rule per character
+   of a string's ``maxLength``, and its grammar parser fails, taking the server down, above
+   about 1,000 (measured with llama-cpp-python 0.3.36);
 3. no schema: the step's own parse-and-repair reads the text.
 
 A refusal is a 400 or 422 whose body names the parameter or a schema, or a 500 whose body
@@ -56,13 +59,15 @@ from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
-__all__ = ["OpenAICompatibleProvider", "strict_schema"]
+__all__ = ["JSON_OBJECT_MAX_LENGTH", "OpenAICompatibleProvider", "strict_schema"]
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 Rung = Literal["json_schema", "json_object", "none"]
 _LADDER: tuple[Rung, ...] = ("json_schema", "json_object", "none")
 _rungs: dict[tuple[str, str], Rung] = {}  # (API root, model) -> the rung it accepts
 _rungs_lock = threading.Lock()
+JSON_OBJECT_MAX_LENGTH = 800
+"""Largest ``maxLength`` sent on the ``json_object`` rung (module docstring), in characters."""
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "schema", "structured")
 _CONTEXT_LENGTH = re.compile(r"maximum context length is (\d+) tokens", re.IGNORECASE)
 _log = get_logger("ecl.llm")
@@ -91,13 +96,31 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return strict
 
 
+def _capped(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with every ``maxLength`` at most ``JSON_OBJECT_MAX_LENGTH``."""
+    capped = copy.deepcopy(schema)
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("maxLength"), int):
+                node["maxLength"] = min(node["maxLength"], JSON_OBJECT_MAX_LENGTH)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(capped)
+    return capped
+
+
 def _response_format(rung: Rung, schema: dict[str, Any]) -> Any:
     if rung == "json_schema":
         return {"type": "json_schema", "json_schema": {
             "name": str(schema.get("title") or "answer")[:64], "schema": strict_schema(schema),
             "strict": True}}
     if rung == "json_object":
-        return {"type": "json_object", "schema": schema}
+        return {"type": "json_object", "schema": _capped(schema)}
     return openai.omit
 
 

@@ -9,11 +9,13 @@ to the tree's root; a citation may carry a line or range (``src/app.py:12-30``).
 """
 
 from abc import abstractmethod
-from typing import ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 __all__ = [
+    "CITATION",
     "ArchitectureComponent",
     "ArchitectureDesign",
     "CodebaseAnalysis",
@@ -35,6 +37,20 @@ __all__ = [
 ]
 
 Letter = Literal["A", "B", "C", "D", "F"]
+NAME_CHARS = 120
+"""Most characters of a name or title (a component, a dimension, a phase)."""
+PATH_CHARS = 300
+"""Most characters of a path, with any ``:line`` suffix."""
+TEXT_CHARS = 800
+"""Most characters of one paragraph or list item (an observation, a goal, a task)."""
+LONG_CHARS = 4000
+"""Most characters of a document's summary, overview or other long section."""
+Item = Annotated[str, Field(min_length=1, max_length=TEXT_CHARS)]
+"""One list item: a task, an interface, a risk, a path."""
+CITATION = "x-ecl-citation"
+"""Marks a field of a document's JSON schema whose values are paths of the analyzed tree
+(``ecl_core.migration.grounding.grounded_schema`` turns it into an ``enum`` of them)."""
+_CITES: JsonDict = {CITATION: True}
 
 
 class _Part(BaseModel):
@@ -72,34 +88,43 @@ class Document(_Part):
 class Evidence(_Part):
     """A fact in the tree that supports a judgement."""
 
-    path: str = Field(min_length=1, description="A file of the tree, optionally with :line.")
-    observation: str = Field(min_length=1, description="What that file shows.")
+    path: str = Field(min_length=1, max_length=PATH_CHARS,
+                      description="A file of the tree, optionally with :line.",
+                      json_schema_extra=_CITES)
+    observation: str = Field(min_length=1, max_length=TEXT_CHARS,
+                             description="What that file shows.")
 
 
 class Grade(_Part):
     """One dimension of the implementation grade report."""
 
-    dimension: str = Field(min_length=1, description="e.g. Structure, Complexity, Testing.")
+    dimension: str = Field(min_length=1, max_length=NAME_CHARS,
+                           description="e.g. Structure, Complexity, Testing.")
     grade: Letter
-    summary: str = Field(min_length=1)
-    evidence: list[Evidence] = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=TEXT_CHARS)
+    evidence: list[Evidence] = Field(min_length=1, max_length=8)
 
 
 class Component(_Part):
     """A part of the codebase as it is today."""
 
-    name: str = Field(min_length=1)
-    responsibility: str = Field(min_length=1)
-    paths: list[str] = Field(min_length=1, description="Files or folders that make it up.")
+    name: str = Field(min_length=1, max_length=NAME_CHARS)
+    responsibility: str = Field(min_length=1, max_length=TEXT_CHARS)
+    paths: list[Item] = Field(min_length=1, max_length=24,
+                              description="Files or folders that make it up.",
+                              json_schema_extra=_CITES)
 
 
 class RecommendedComponent(_Part):
     """A part of the codebase as it should be cut before or during the migration."""
 
-    name: str = Field(min_length=1)
-    responsibility: str = Field(min_length=1)
-    from_paths: list[str] = Field(min_length=1, description="Today's files it takes over.")
-    change: str = Field(min_length=1, description="What changes: keep, split, merge, rewrite.")
+    name: str = Field(min_length=1, max_length=NAME_CHARS)
+    responsibility: str = Field(min_length=1, max_length=TEXT_CHARS)
+    from_paths: list[Item] = Field(min_length=1, max_length=24,
+                                   description="Today's files it takes over.",
+                                   json_schema_extra=_CITES)
+    change: str = Field(min_length=1, max_length=TEXT_CHARS,
+                        description="What changes: keep, split, merge, rewrite.")
 
 
 class CodebaseAnalysis(Document):
@@ -109,10 +134,10 @@ class CodebaseAnalysis(Document):
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = (
         "Summary", "Implementation grades", "Current components", "Recommended components",
     )
-    summary: str = Field(min_length=1)
-    grades: list[Grade] = Field(min_length=1)
-    current_components: list[Component] = Field(min_length=1)
-    recommended_components: list[RecommendedComponent] = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=LONG_CHARS)
+    grades: list[Grade] = Field(min_length=1, max_length=12)
+    current_components: list[Component] = Field(min_length=1, max_length=24)
+    recommended_components: list[RecommendedComponent] = Field(min_length=1, max_length=24)
 
     def sections(self) -> dict[str, str]:
         """Summary, a grade table with its evidence, and both breakdowns."""
@@ -148,18 +173,22 @@ class CodebaseAnalysis(Document):
 class ArchitectureComponent(_Part):
     """A component of the ideal architecture, independent of any language."""
 
-    name: str = Field(min_length=1)
-    responsibility: str = Field(min_length=1)
-    interfaces: list[str] = Field(min_length=1, description="What it offers to others.")
-    depends_on: list[str] = Field(default_factory=list, description="Names of components.")
-    source_paths: list[str] = Field(default_factory=list, description="Today's files it replaces.")
+    name: str = Field(min_length=1, max_length=NAME_CHARS)
+    responsibility: str = Field(min_length=1, max_length=TEXT_CHARS)
+    interfaces: list[Item] = Field(min_length=1, max_length=16,
+                                   description="What it offers to others.")
+    depends_on: list[Item] = Field(default_factory=list, max_length=12,
+                                   description="Names of components.")
+    source_paths: list[Item] = Field(default_factory=list, max_length=24,
+                                     description="Today's files it "
+                                     "replaces.", json_schema_extra=_CITES)
 
 
 class Decision(_Part):
     """An architectural decision and why."""
 
-    decision: str = Field(min_length=1)
-    rationale: str = Field(min_length=1)
+    decision: str = Field(min_length=1, max_length=NAME_CHARS)
+    rationale: str = Field(min_length=1, max_length=TEXT_CHARS)
 
 
 class ArchitectureDesign(Document):
@@ -169,10 +198,10 @@ class ArchitectureDesign(Document):
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = (
         "Overview", "Components", "Data flow", "Decisions",
     )
-    overview: str = Field(min_length=1)
-    components: list[ArchitectureComponent] = Field(min_length=1)
-    data_flow: str = Field(min_length=1)
-    decisions: list[Decision] = Field(min_length=1)
+    overview: str = Field(min_length=1, max_length=LONG_CHARS)
+    components: list[ArchitectureComponent] = Field(min_length=1, max_length=24)
+    data_flow: str = Field(min_length=1, max_length=LONG_CHARS)
+    decisions: list[Decision] = Field(min_length=1, max_length=12)
 
     @model_validator(mode="after")
     def _known_dependencies(self) -> Self:
@@ -206,20 +235,22 @@ class ArchitectureDesign(Document):
 class Stage(_Part):
     """A stage of a phase: one reviewable increment."""
 
-    name: str = Field(min_length=1)
-    goal: str = Field(min_length=1)
-    tasks: list[str] = Field(min_length=1)
-    acceptance_criteria: list[str] = Field(min_length=1)
-    depends_on: list[str] = Field(default_factory=list, description="Stages of this phase.")
+    name: str = Field(min_length=1, max_length=NAME_CHARS)
+    goal: str = Field(min_length=1, max_length=TEXT_CHARS)
+    tasks: list[Item] = Field(min_length=1, max_length=16)
+    acceptance_criteria: list[Item] = Field(min_length=1, max_length=12)
+    depends_on: list[Item] = Field(default_factory=list, max_length=12,
+                                   description="Stages of this phase.")
 
 
 class Phase(_Part):
     """A phase of the migration plan."""
 
-    name: str = Field(min_length=1)
-    goal: str = Field(min_length=1)
-    stages: list[Stage] = Field(min_length=1)
-    depends_on: list[str] = Field(default_factory=list, description="Earlier phases' names.")
+    name: str = Field(min_length=1, max_length=NAME_CHARS)
+    goal: str = Field(min_length=1, max_length=TEXT_CHARS)
+    stages: list[Stage] = Field(min_length=1, max_length=10)
+    depends_on: list[Item] = Field(default_factory=list, max_length=12,
+                                   description="Earlier phases' names.")
 
     @model_validator(mode="after")
     def _known_stages(self) -> Self:
@@ -240,7 +271,7 @@ class MigrationPlan(Document):
 
     TITLE: ClassVar[str] = "Migration plan"
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = ("Summary", "Phases")
-    summary: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=LONG_CHARS)
     phases: list[Phase] = Field(min_length=1, max_length=12)
 
     @model_validator(mode="after")
@@ -275,8 +306,8 @@ class MigrationPlan(Document):
 class FileToCreate(_Part):
     """A file the new implementation needs."""
 
-    path: str = Field(min_length=1, description="Path in the new codebase.")
-    purpose: str = Field(min_length=1)
+    path: str = Field(min_length=1, max_length=PATH_CHARS, description="Path in the new codebase.")
+    purpose: str = Field(min_length=1, max_length=TEXT_CHARS)
 
 
 class ImplementationSpec(Document):
@@ -286,13 +317,15 @@ class ImplementationSpec(Document):
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = (
         "Summary", "Files to create", "Interfaces", "Tests", "Risks",
     )
-    phase: str = Field(min_length=1, description="The plan's phase name.")
-    summary: str = Field(min_length=1)
-    files_to_create: list[FileToCreate] = Field(min_length=1)
-    interfaces: list[str] = Field(min_length=1)
-    tests: list[str] = Field(min_length=1)
-    risks: list[str] = Field(min_length=1)
-    source_paths: list[str] = Field(default_factory=list, description="Today's files it ports.")
+    phase: str = Field(min_length=1, max_length=NAME_CHARS, description="The plan's phase name.")
+    summary: str = Field(min_length=1, max_length=LONG_CHARS)
+    files_to_create: list[FileToCreate] = Field(min_length=1, max_length=40)
+    interfaces: list[Item] = Field(min_length=1, max_length=16)
+    tests: list[Item] = Field(min_length=1, max_length=20)
+    risks: list[Item] = Field(min_length=1, max_length=16)
+    source_paths: list[Item] = Field(default_factory=list, max_length=24,
+                                     description="Today's files it ports.",
+                                     json_schema_extra=_CITES)
 
     def sections(self) -> dict[str, str]:
         """The phase's summary, files, interfaces, tests and risks."""
@@ -327,9 +360,10 @@ class ImplementationSpecs(_Part):
 class QualityFinding(_Part):
     """One judgement of the new code."""
 
-    area: str = Field(min_length=1)
-    assessment: str = Field(min_length=1)
-    evidence: list[Evidence] = Field(min_length=1, description="Files of the new tree.")
+    area: str = Field(min_length=1, max_length=NAME_CHARS)
+    assessment: str = Field(min_length=1, max_length=TEXT_CHARS)
+    evidence: list[Evidence] = Field(min_length=1, max_length=8,
+                                     description="Files of the new tree.")
 
 
 class QualityAssessment(Document):
@@ -338,9 +372,9 @@ class QualityAssessment(Document):
     TITLE: ClassVar[str] = "Quality assessment"
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = ("Summary", "Standards", "Plan adherence")
     status: Literal["assessed", "not_requested"]
-    summary: str = Field(min_length=1)
-    standards: list[QualityFinding] = Field(default_factory=list)
-    plan_adherence: list[QualityFinding] = Field(default_factory=list)
+    summary: str = Field(min_length=1, max_length=LONG_CHARS)
+    standards: list[QualityFinding] = Field(default_factory=list, max_length=12)
+    plan_adherence: list[QualityFinding] = Field(default_factory=list, max_length=12)
 
     @model_validator(mode="after")
     def _findings_when_assessed(self) -> Self:
@@ -375,10 +409,10 @@ class DeliveryReport(Document):
 
     TITLE: ClassVar[str] = "Migration delivery"
     REQUIRED_SECTIONS: ClassVar[tuple[str, ...]] = ("Summary", "Findings", "Plan", "Risks")
-    summary: str = Field(min_length=1)
-    findings: list[str] = Field(min_length=1)
-    plan: str = Field(min_length=1)
-    risks: list[str] = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=LONG_CHARS)
+    findings: list[Item] = Field(min_length=1, max_length=16)
+    plan: str = Field(min_length=1, max_length=LONG_CHARS)
+    risks: list[Item] = Field(min_length=1, max_length=16)
 
     def sections(self) -> dict[str, str]:
         """Summary, findings, the plan in brief, risks."""

@@ -1,15 +1,30 @@
-"""Quality gates on a document, engine-free: required sections and cited paths.
+"""Grounding, engine-free: citations constrained by construction, and the quality gates.
 
-The Dagster asset checks (``ecl_dagster.assets``) report these; a document that cites a
-file the analyzed tree does not hold, or leaves a required section empty, fails its check.
+Where the provider takes a JSON schema (structured outputs), ``grounded_schema`` limits every
+citation field of a document (marked ``CITATION`` in ``ecl_core.migration.documents``) to an
+``enum`` of the analyzed tree's files, so a model cannot cite a file that does not exist.
+Above ``CITATION_ENUM_MAX_PATHS`` files the schema keeps free strings. Either way the Dagster
+asset checks (``ecl_dagster.assets``) report the gates below: a document that cites a file the
+tree does not hold, or leaves a required section empty, fails its check.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from ecl_core.migration.documents import Document
+from ecl_core.migration.documents import CITATION, Document
 
-__all__ = ["citation_path", "missing_citations", "missing_sections"]
+__all__ = [
+    "CITATION_ENUM_MAX_PATHS",
+    "citation_path",
+    "grounded_schema",
+    "missing_citations",
+    "missing_sections",
+]
+
+CITATION_ENUM_MAX_PATHS = 500
+"""Most files of a tree whose paths become a citation ``enum`` (README, "Using a local
+model", gives the grammar and request costs measured at this size)."""
 
 _LINE_SUFFIX = re.compile(r":\d+(?:-\d+)?$")
 
@@ -46,3 +61,34 @@ def missing_citations(document: Document, tree_paths: Iterable[str]) -> list[str
         if path not in files and path not in folders and cited not in missing:
             missing.append(cited)
     return missing
+
+
+def grounded_schema(model: type[Document], tree_paths: Sequence[str] | None) -> dict[str, Any]:
+    """``model``'s JSON schema, its citation fields an ``enum`` of ``tree_paths``.
+
+    Args:
+        model: The document's model.
+        tree_paths: Every file of the analyzed tree; None, or more than
+            ``CITATION_ENUM_MAX_PATHS`` files, leaves citations free strings.
+
+    Returns:
+        The schema without ECL's ``CITATION`` marks: a field marked on a string gets the
+        ``enum``, one marked on an array gets it on its items.
+    """
+    schema = model.model_json_schema()
+    files = sorted(set(tree_paths or ()))
+    paths = files if 0 < len(files) <= CITATION_ENUM_MAX_PATHS else None
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.pop(CITATION, False) and paths is not None:
+                target = node["items"] if node.get("type") == "array" else node
+                target["enum"] = list(paths)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return schema

@@ -16,7 +16,7 @@ A document call costs ``2k + 2`` calls when the critique passes after ``k`` revi
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Generic, TypeVar
 
 import pydantic
@@ -26,12 +26,14 @@ from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.loop import LoopState, next_action
 from ecl_core.migration.documents import Document
+from ecl_core.migration.grounding import grounded_schema
 from ecl_core.prompts import PromptTemplate, load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
 from ecl_core.steps.critique import CRITIQUE_REPAIR, json_objects, parse_critique
 from ecl_core.types import CompletionResponse, Critique, Draft
 
-__all__ = ["PROMPTS_FOLDER", "Refined", "Round", "document_prompt", "parse_document", "refine"]
+__all__ = ["PROMPTS_FOLDER", "Refined", "Round", "document_prompt", "parse_document", "refine",
+           "schema_text"]
 
 PROMPTS_FOLDER = "migration"
 D = TypeVar("D", bound=Document)
@@ -86,6 +88,15 @@ def document_prompt(name: str) -> PromptTemplate:
     return load_prompt(f"{PROMPTS_FOLDER}/{name}")
 
 
+def schema_text(model: type[Document]) -> str:
+    """The document's JSON schema as its prompts show it (the ``${schema}`` variable).
+
+    Citations are free strings here; the schema sent as structured output may list the
+    tree's files (``grounded_schema``), which the prompt's facts already name.
+    """
+    return json.dumps(grounded_schema(model, None), indent=1)
+
+
 def parse_document(model: type[D], response: CompletionResponse) -> D:
     """The document in a model's reply: the first JSON object that ``model`` accepts.
 
@@ -124,6 +135,7 @@ def refine(
     max_revisions: int,
     max_tokens: int,
     attempt: int = 1,
+    tree_paths: Sequence[str] | None = None,
 ) -> StepResult[Refined[D]]:
     """Write the document ``prompt`` names, then critique and revise it (module docstring).
 
@@ -135,19 +147,22 @@ def refine(
         max_revisions: The cap, 0 to 3 (``ecl_core.loop.MAX_REVISIONS_CAP``).
         max_tokens: Upper bound on generated tokens per call.
         attempt: The step attempt, for the metadata.
+        tree_paths: The files the document may cite; with them, the requests' structured
+            output lists them as the only citations (``grounded_schema``).
 
     Raises:
         ValidationError: A reply stayed unusable after its repair request.
         LLMError, CircuitOpenError: A call failed.
     """
     recorder = CallRecorder(provider, prompt, attempt)
-    schema = json.dumps(model.model_json_schema(), indent=1)
-    context = {**variables, "schema": schema}
+    context = {**variables, "schema": schema_text(model)}
+    answer_schema = grounded_schema(model, tree_paths)
 
     def document_of(response: CompletionResponse) -> D:
         return parse_document(model, response)
 
-    request = document_prompt(prompt).request(max_tokens=max_tokens, **context).answered_as(model)
+    request = document_prompt(prompt).request(max_tokens=max_tokens, **context).model_copy(
+        update={"output_schema": answer_schema})
     document = complete_with_repair(
         recorder, request, document_of, what=prompt, repair=_DOCUMENT_REPAIR
     )
@@ -175,7 +190,7 @@ def refine(
             max_tokens=max_tokens, **context, document=markdown,
             document_json=document.model_dump_json(indent=1),
             critique=verdict.critique, feedback=verdict.feedback,
-        ).answered_as(model)
+        ).model_copy(update={"output_schema": answer_schema})
         document = complete_with_repair(
             recorder, again, document_of, what=prompt, repair=_DOCUMENT_REPAIR
         )

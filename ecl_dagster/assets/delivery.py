@@ -83,11 +83,13 @@ def quality_assessment(
         {"plan": migration_plan, "specs": implementation_specs, "new_facts": new_facts},
     )
     variables["new_excerpts"] = fitted_excerpts(
-        llm, migration, "quality_assessment", variables, "new_excerpts", tree, new_facts
+        llm, migration, QualityAssessment, "quality_assessment", variables, "new_excerpts",
+        tree, new_facts,
     )
     calls: list[StepMetadata] = []
     refined = write_document(
-        context, llm, migration, QualityAssessment, "quality_assessment", variables, calls
+        context, llm, migration, QualityAssessment, "quality_assessment", variables, calls,
+        tree_paths=new_facts.paths,
     )
     written = [Written("quality_assessment", refined.document, refined)]
     yield dg.Output(refined.document, metadata={

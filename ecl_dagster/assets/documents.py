@@ -23,7 +23,7 @@ from ecl_core.codebase.tree import SourceTree
 from ecl_core.errors import ConfigError, PermanentLLMError, ValidationError
 from ecl_core.migration.documents import Document
 from ecl_core.migration.grounding import missing_citations, missing_sections
-from ecl_core.migration.refine import Refined, document_prompt, refine
+from ecl_core.migration.refine import Refined, document_prompt, refine, schema_text
 from ecl_core.migration.window_budget import document_budget, excerpt_budget
 from ecl_core.types import StepMetadata
 from ecl_dagster.assets.settings import MigrationSettings
@@ -112,8 +112,12 @@ def write_document(
     calls: list[StepMetadata],
     *,
     part: str | None = None,
+    tree_paths: Sequence[str] | None = None,
 ) -> Refined[D]:
     """Write, critique and revise one document; append its calls' metadata to ``calls``.
+
+    With ``tree_paths`` (the files the document may cite), the structured output it is asked
+    for lists them as the only citations (``ecl_core.migration.grounding.grounded_schema``).
 
     Raises:
         dg.Failure: (no retry) a permanent LLM error, an unusable reply after its repair
@@ -129,6 +133,7 @@ def write_document(
                 max_revisions=settings.max_revisions,
                 max_tokens=document_budget(settings.document_max_tokens, llm.model_limits()),
                 attempt=context.retry_number + 1,
+                tree_paths=tree_paths,
             )
         except (PermanentLLMError, ValidationError, ConfigError) as err:
             raise failure(err, {"document": step_key}) from err
@@ -139,6 +144,7 @@ def write_document(
 def fitted_excerpts(
     llm: LLMResource,
     settings: MigrationSettings,
+    model: type[Document],
     prompt: str,
     variables: dict[str, str],
     slot: str,
@@ -152,7 +158,9 @@ def fitted_excerpts(
     (``ecl_core.migration.window_budget``).
     """
     max_tokens = document_budget(settings.document_max_tokens, llm.model_limits())
-    bare = document_prompt(prompt).request(max_tokens=max_tokens, **{**variables, slot: ""})
+    bare = document_prompt(prompt).request(
+        max_tokens=max_tokens, **{**variables, slot: "", "schema": schema_text(model)}
+    )
     budget = excerpt_budget(settings.excerpt_budget_tokens, llm.prompt_room(bare))
     excerpts = select_excerpts(tree, facts, budget_tokens=budget)
     return "\n\n".join(

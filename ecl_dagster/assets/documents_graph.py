@@ -96,11 +96,13 @@ def codebase_analysis(
         migration_intake, {"facts": facts_markdown(codebase_facts)}, {"facts": codebase_facts}
     )
     variables["excerpts"] = fitted_excerpts(
-        llm, migration, "codebase_analysis", variables, "excerpts", tree, codebase_facts
+        llm, migration, CodebaseAnalysis, "codebase_analysis", variables, "excerpts", tree,
+        codebase_facts,
     )
     calls: list[StepMetadata] = []
     refined = write_document(
-        context, llm, migration, CodebaseAnalysis, "codebase_analysis", variables, calls
+        context, llm, migration, CodebaseAnalysis, "codebase_analysis", variables, calls,
+        tree_paths=codebase_facts.paths,
     )
     written = [Written("codebase_analysis", refined.document, refined)]
     yield from _report("codebase_analysis", written, calls, codebase_facts.paths, refined.document)
@@ -128,7 +130,8 @@ def architecture_design(
     )
     calls: list[StepMetadata] = []
     refined = write_document(
-        context, llm, migration, ArchitectureDesign, "architecture_design", variables, calls
+        context, llm, migration, ArchitectureDesign, "architecture_design", variables, calls,
+        tree_paths=codebase_facts.paths,
     )
     written = [Written("architecture_design", refined.document, refined)]
     yield from _report(
@@ -211,7 +214,7 @@ def implementation_specs(
         calls: list[StepMetadata] = []
         refined = write_document(
             context, llm, migration, ImplementationSpec, "implementation_spec", variables, calls,
-            part=_phase_label(index),
+            part=_phase_label(index), tree_paths=codebase_facts.paths,
         )
         return refined, calls
 

@@ -2,6 +2,7 @@
 
 import hashlib
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import dagster as dg
 
@@ -10,8 +11,24 @@ from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
 from ecl_dagster.inbox import parse_json, read_inbox_file
+from ecl_dagster.launching import llm_choice
 
-__all__ = ["add_request", "read_request_file", "resolve_paths"]
+__all__ = ["RequestFile", "add_request", "read_request_file", "resolve_paths"]
+
+
+class RequestFile(NamedTuple):
+    """An analysis request read from an inbox file.
+
+    Attributes:
+        request: The request, its paths absolute.
+        llm_config: The LLM settings the file chose (``launching.llm_choice``), for the run
+            config's ``resources.llm.config``; empty when it chose none.
+        digest: The SHA-256 of the file's content, hex.
+    """
+
+    request: MigrationRequest
+    llm_config: dict[str, Any]
+    digest: str
 
 
 def resolve_paths(request: MigrationRequest, base: Path) -> MigrationRequest:
@@ -39,27 +56,32 @@ def resolve_paths(request: MigrationRequest, base: Path) -> MigrationRequest:
     return resolved
 
 
-def read_request_file(path: Path) -> tuple[MigrationRequest, str]:
-    """A request from a JSON file of the inbox, and the SHA-256 of its content (hex).
+def read_request_file(path: Path) -> RequestFile:
+    """A request from a JSON file of the inbox, the LLM it chose, and its content's digest.
 
     The file is read as every inbox file is (``read_inbox_file``): a symlink, a FIFO or
     anything else that is not a regular file is refused without being opened. Relative
-    paths in the request start at the file's folder.
+    paths in the request start at the file's folder. ``provider``, ``model`` and
+    ``context_window_tokens`` are the run's LLM settings, not fields of the request: the
+    request, and so its partition key, is the same whichever LLM writes it.
 
     Raises:
         ValidationError: The file cannot be read (``read_inbox_file``: a name that is not
             UTF-8, not a regular file, over 64 KiB, not UTF-8 text), is not JSON or nests
-            it too deeply (``parse_json``), is not a JSON object, or breaks a rule of
+            it too deeply (``parse_json``), is not a JSON object, chooses an LLM setting
+            outside its rule (``launching.llm_choice``), or breaks a rule of
             ``MigrationRequest`` or ``resolve_paths``; the details name the field.
     """
     text = read_inbox_file(path)
     data = parse_json(text)
     if not isinstance(data, dict):
         raise ValidationError("request rejected", [FieldError("file", "is not a JSON object")])
+    llm_config = llm_choice(data.pop("provider", None), data.pop("model", None),
+                            data.pop("context_window_tokens", None))
     data.setdefault("name", path.stem)
     request = validated(MigrationRequest, data, "", "request rejected")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return resolve_paths(request, path.parent), digest
+    return RequestFile(resolve_paths(request, path.parent), llm_config, digest)
 
 
 def add_request(

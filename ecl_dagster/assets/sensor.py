@@ -8,6 +8,7 @@ from ecl_core.logging import configure_logging
 from ecl_dagster.assets.requests import read_request_file
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
 from ecl_dagster.inbox import analysis_inbox_folder, pending_files, reject, retire
+from ecl_dagster.launching import with_llm_choice
 
 __all__ = ["MIGRATION_JOB", "migration_request_sensor"]
 
@@ -29,10 +30,12 @@ def migration_request_sensor(
 
     The inbox is ``$ECL_ANALYSIS_INBOX_DIR``, else ``analysis_inbox/`` in DAGSTER_HOME. A
     file is a JSON object with the fields of ``MigrationRequest`` (``name`` defaults to the
-    file name; relative paths start at the inbox). Its run key is the file name plus a hash
-    of its content. Once the run exists the file moves to ``done/``; a file that cannot be
-    read for any reason moves to ``failed/`` with ``<name>.reason.txt``; a file that cannot
-    be moved is logged and left in place. Either way the tick goes on with the others.
+    file name; relative paths start at the inbox), and optionally ``provider``, ``model`` and
+    ``context_window_tokens``, which go to the run's ``resources.llm.config``. Its run key is
+    the file name plus a hash of its content. Once the run exists the file moves to
+    ``done/``; a file that cannot be read for any reason (an unknown provider among them)
+    moves to ``failed/`` with ``<name>.reason.txt``; a file that cannot be moved is logged
+    and left in place. Either way the tick goes on with the others.
     """
     configure_logging()
     folder = analysis_inbox_folder(Path(context.instance.root_directory))
@@ -41,7 +44,7 @@ def migration_request_sensor(
     runs: list[dg.RunRequest] = []
     for path in pending_files(folder):
         try:
-            request, digest = read_request_file(path)
+            request, llm_config, digest = read_request_file(path)
             key = migration.requests(context.instance).put(request)
         except Exception as err:  # one bad file must never block the inbox
             reject(path, folder, err, "inbox.analysis_rejected")
@@ -54,9 +57,10 @@ def migration_request_sensor(
             retire(path, folder)
             continue
         partitions.append(key)
-        runs.append(dg.RunRequest(run_key=run_key, partition_key=key, tags={
-            REQUEST_KEY_TAG: run_key, "ecl/request_file": path.name,
-        }))
+        runs.append(dg.RunRequest(
+            run_key=run_key, partition_key=key, run_config=with_llm_choice({}, llm_config),
+            tags={REQUEST_KEY_TAG: run_key, "ecl/request_file": path.name},
+        ))
     return dg.SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=[MIGRATION_REQUESTS.build_add_request(partitions)]

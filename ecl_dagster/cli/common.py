@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "LLM_OPTIONS",
     "RUN",
     "Refused",
     "RunId",
@@ -32,6 +33,7 @@ __all__ = [
     "echo_model",
     "format_option",
     "instance",
+    "llm_options",
     "parse_tags",
     "stdout_to_stderr",
 ]
@@ -106,6 +108,40 @@ def format_option(function: F) -> F:
         "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
         help="table: for a person; json: the HTTP API's shapes; quiet: only ids, one per line.",
     )(function)
+
+
+LLM_OPTIONS = ("--provider", "--model", "--context-window-tokens")
+"""The options of ``llm_options``, in the order of ``launching.LLM_CHOICE_FIELDS``."""
+
+
+def llm_options(function: F) -> F:
+    """``--provider``, ``--model`` and ``--context-window-tokens``, the same on every command.
+
+    Each goes to the run config's ``resources.llm.config`` under its own name; one not given
+    leaves the run config's value. The command receives ``provider``, ``model`` and
+    ``context_window_tokens`` (None when not given); a provider outside
+    ``launching.PROVIDERS`` or a window outside its range is refused by click (exit 2,
+    naming the option and the allowed values).
+    """
+    from ecl_core.bounds import LLM_SETTING_RANGES
+    from ecl_dagster.launching import PROVIDERS
+
+    window = LLM_SETTING_RANGES["context_window_tokens"]
+    options = [
+        click.option(LLM_OPTIONS[0], "provider", type=click.Choice(PROVIDERS),
+                     help="The LLM provider (resources.llm.config.provider); auto: anthropic "
+                     "when ANTHROPIC_API_KEY is set, else offline."),
+        click.option(LLM_OPTIONS[1], "model", metavar="NAME",
+                     help="The model the provider knows (resources.llm.config.model)."),
+        click.option(LLM_OPTIONS[2], "context_window_tokens", metavar="N",
+                     type=click.IntRange(int(window.low), int(window.high)),
+                     help="The model's context window when its server does not report it "
+                     f"(resources.llm.config.context_window_tokens): {window.low:,.0f} (ask "
+                     f"the server) to {window.high:,.0f}."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 def echo_json(document: Any) -> None:

@@ -1,6 +1,7 @@
 """``ecl run WORKFLOW [--input JSON | --input-file F] [--wait]``: start a workflow's run.
 
-The input is checked by the workflow's input model before anything starts. Without
+The input is checked by the workflow's input model before anything starts; ``--provider``,
+``--model`` and ``--context-window-tokens`` go to the run config's ``resources.llm.config``. Without
 ``--wait`` the run is submitted to the instance's run queue (as the UI and the HTTP API do)
 and its summary printed. With ``--wait``: on a deployment (a daemon dequeues runs) it is
 submitted and followed to its end, its progress on stderr; on an embedded instance with no
@@ -19,9 +20,11 @@ from ecl_core.errors import ValidationError
 from ecl_dagster import launching
 from ecl_dagster.budgets import budget_tags
 from ecl_dagster.cli.common import (
+    LLM_OPTIONS,
     Refused,
     format_option,
     instance,
+    llm_options,
     parse_tags,
     stdout_to_stderr,
 )
@@ -85,16 +88,19 @@ def follow_to_end(found: dg.DagsterInstance, run_id: str, fmt: str) -> None:
               help="Tokens the run's lineage may bill in all (ecl/budget_tokens).")
 @click.option("--budget-usd", metavar="USD",
               help="USD the run's lineage may bill in all (ecl/budget_usd).")
+@llm_options
 @format_option
 @click.pass_context
 def run(ctx: click.Context, workflow_id: str, input_text: str | None,
         input_file: IO[str] | None, wait: bool, tags: tuple[str, ...],
-        budget_tokens: str | None, budget_usd: str | None, fmt: str) -> None:
+        budget_tokens: str | None, budget_usd: str | None, provider: str | None,
+        model: str | None, context_window_tokens: int | None, fmt: str) -> None:
     """Start a run of WORKFLOW with the given input.
 
     Without --wait the run is queued and its summary printed (JSON: the API's RunSummary).
     With --wait the run's status is printed at its end (JSON: RunDetail), and the exit code
-    says whether it succeeded.
+    says whether it succeeded. --provider, --model and --context-window-tokens choose the
+    LLM (run config resources.llm.config).
     """
     workflow = find(workflow_id)
     given, option = _given_input(input_text, input_file)
@@ -111,6 +117,8 @@ def run(ctx: click.Context, workflow_id: str, input_text: str | None,
     try:
         run_tags.update(budget_tags(budget_tokens, budget_usd,
                                     names=("--budget-tokens", "--budget-usd")))
+        run_config = launching.with_llm_choice(run_config, launching.llm_choice(
+            provider, model, context_window_tokens, names=LLM_OPTIONS))
     except ValidationError as err:
         raise Refused(str(err)) from None
     found = instance(ctx)

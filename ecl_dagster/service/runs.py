@@ -17,7 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecl_core.bounds import LLM_SETTING_RANGES
 from ecl_core.errors import ReviewAnswerRefused, UnknownReview, ValidationError
+from ecl_core.llm.factory import ProviderName
 from ecl_core.logging import get_logger, redact
 from ecl_core.review.model import Answer
 from ecl_dagster import launching
@@ -56,6 +58,7 @@ router = APIRouter(
 _404 = {404: {"model": ErrorBody, "description": "No run has this id or prefix."}}
 _409 = {409: {"model": ErrorBody, "description": "The run's state does not allow it."}}
 _422 = {422: {"model": ErrorBody, "description": "Field errors in `details`."}}
+_WINDOW = LLM_SETTING_RANGES["context_window_tokens"]
 
 
 class Budget(BaseModel):
@@ -85,7 +88,7 @@ def _invalid(err: ValidationError) -> ApiError:
 
 
 class SubmitRequest(Budget):
-    """A workflow to run and its input."""
+    """A workflow to run, its input, and the LLM it uses when not the default."""
 
     model_config = ConfigDict(extra="forbid")
     workflow: str = Field(description="A workflow id (GET /definitions).",
@@ -95,6 +98,28 @@ class SubmitRequest(Budget):
                                   examples=[{"topic": "Durable execution", "max_revisions": 2}])
     tags: dict[str, str] = Field(default_factory=dict, description="Your own run tags; not "
                                  "under dagster/ or ecl/.")
+    provider: ProviderName | None = Field(
+        None, description="The LLM provider (run config resources.llm.config.provider); by "
+        "default auto: anthropic when the deployment has ANTHROPIC_API_KEY, else offline.")
+    model: str | None = Field(
+        None, description="The model the provider knows (resources.llm.config.model): 1 to "
+        f"{launching.MAX_MODEL_CHARS} characters.", examples=["claude-sonnet-4-6"])
+    context_window_tokens: int | None = Field(
+        None, description="The model's context window when its server does not report it "
+        f"(resources.llm.config.context_window_tokens): {_WINDOW.low:,.0f} (ask the server) "
+        f"to {_WINDOW.high:,.0f}.")
+
+    def llm_config(self) -> dict[str, Any]:
+        """The ``resources.llm.config`` entries this request chose (``launching.llm_choice``).
+
+        Raises:
+            ApiError: 422 naming each field that breaks its rule (a blank model, a window
+                out of its range).
+        """
+        try:
+            return launching.llm_choice(self.provider, self.model, self.context_window_tokens)
+        except ValidationError as err:
+            raise _invalid(err) from None
 
 
 class ReexecuteRequest(Budget):
@@ -150,7 +175,11 @@ def submit(
     body: SubmitRequest, request: Request, response: Response,
     key: Annotated[ApiKey, Depends(caller)], svc: Annotated[Service, Depends(service)],
 ) -> RunSummary:
-    """Start a run of a workflow: checked by its input model, then queued like any run."""
+    """Start a run of a workflow: checked by its input model, then queued like any run.
+
+    ``provider``, ``model`` and ``context_window_tokens`` choose the run's LLM (its run
+    config's ``resources.llm.config``); those not given keep the LLM resource's defaults.
+    """
     try:
         workflow = launching.find_workflow(body.workflow)
     except launching.UnknownWorkflow as err:
@@ -174,6 +203,7 @@ def submit(
         raise ApiError(422, "tags under dagster/ and ecl/ are set by ECL", [
             FieldProblem(loc=["body", "tags", t], msg="reserved prefix", type="value_error")
             for t in reserved])
+    run_config = launching.with_llm_choice(run_config, body.llm_config())
     tags = {**body.tags, **body.run_tags(), **_origin_tags(request, key)}
     try:
         run = launching.submit(svc.instance, svc.workspace, workflow.id, run_config, tags)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -171,6 +172,36 @@ def test_bad_input_is_refused_field_by_field(api):
 
     for path in ("/workflows?limit=101", "/workflows?limit=0", "/workflows?state=DONE"):
         assert api("GET", path).status_code == 422, path
+
+
+def test_submit_chooses_the_llm_and_refuses_what_is_not_one(api, stack, monkeypatch):
+    response = api("POST", "/workflows", json={
+        "workflow": "critique_revise", "input": {"topic": _topic("Local model"),
+                                                 "max_revisions": 1},
+        "provider": "offline", "model": "some-name", "context_window_tokens": 32000})
+    assert response.status_code == 201, response.text
+    run_id = response.json()["run_id"]
+    detail = RunDetail.model_validate(api.follow(run_id))
+    assert detail.state == "SUCCESS" and detail.provider == "offline"
+    for name, value in stack.env.items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:  # the stack's, as its DAGSTER_HOME says
+        run = instance.get_run_by_id(run_id)
+    assert run is not None
+    assert run.run_config["resources"]["llm"]["config"] == {
+        "provider": "offline", "model": "some-name", "context_window_tokens": 32000}
+
+    for field, value, says in [
+        ("provider", "claude", "'auto', 'anthropic', 'openai_compatible', 'offline' or "
+                               "'scripted'"),
+        ("model", " ", "it must be a model name of 1 to 200 characters"),
+        ("context_window_tokens", -1, "it must be 0 to 10,000,000 tokens"),
+    ]:
+        refused = api("POST", "/workflows", json={
+            "workflow": "critique_revise", "input": {"topic": "x"}, field: value})
+        assert refused.status_code == 422, field
+        (detail_,) = refused.json()["error"]["details"]
+        assert detail_["loc"] == ["body", field] and says in detail_["msg"], detail_
 
 
 def test_the_served_openapi_document_is_the_committed_one(api):

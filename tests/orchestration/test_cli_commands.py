@@ -1,6 +1,7 @@
-"""The ``ecl`` commands of issue 13 on a real embedded instance: run, list, status, logs,
-cancel, reexecute, workflows, server new-key, ``--format table|json|quiet``, run id prefixes,
-shell completion. JSON output is validated against the models the HTTP API returns."""
+"""The ``ecl`` commands on a real embedded instance: run, list, status, logs, cancel,
+reexecute, workflows, server new-key, ``--format table|json|quiet``, run id prefixes, shell
+completion, the LLM options. JSON output is validated against the models the HTTP API
+returns."""
 
 import json
 import os
@@ -210,6 +211,15 @@ def test_run_without_wait_prints_the_queued_run(offline):
         (["--input", TOPIC_JSON, "--input-file", "-"], "give --input or --input-file, not both"),
         (["--input", TOPIC_JSON, "--tag", "ecl/budget_usd=9"], "set by ECL"),
         (["--input", TOPIC_JSON, "--budget-tokens", "lots"], "--budget-tokens"),
+        (["--input", TOPIC_JSON, "--provider", "claude"],
+         "Invalid value for '--provider': 'claude' is not one of 'auto', 'anthropic', "
+         "'openai_compatible', 'offline', 'scripted'"),
+        (["--input", TOPIC_JSON, "--context-window-tokens", "-1"],
+         "Invalid value for '--context-window-tokens': -1 is not in the range "
+         "0<=x<=10000000"),
+        (["--input", TOPIC_JSON, "--model", " "],
+         "ecl: invalid LLM settings: --model: is ' '; it must be a model name of 1 to 200 "
+         "characters, not blank"),
     ],
 )
 def test_bad_input_exits_2_naming_the_field(offline, args, message):
@@ -218,6 +228,30 @@ def test_bad_input_exits_2_naming_the_field(offline, args, message):
     assert message in done.stderr
     with dg.DagsterInstance.get() as instance:
         assert instance.get_runs() == []  # nothing started
+
+
+def _llm_config(run_id: str) -> dict:
+    """The ``resources.llm.config`` of the run as the instance stored it."""
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+    assert run is not None
+    return run.run_config["resources"]["llm"]["config"]
+
+
+def test_run_chooses_the_llm_queued_and_in_this_process(offline):
+    queued = _ecl("run", "critique_revise", "--input", TOPIC_JSON, "--provider", "offline",
+                  "--model", "some-name", "--format", "quiet")
+    assert queued.exit_code == 0, queued.output
+    assert _llm_config(queued.stdout.strip()) == {"provider": "offline", "model": "some-name"}
+
+    waited = _ecl("run", "critique_revise", "--input", TOPIC_JSON, "--wait", "--provider",
+                  "offline", "--model", "local-model", "--context-window-tokens", "32000",
+                  "--format", "json")
+    assert waited.exit_code == 0, waited.output
+    detail = RunDetail.model_validate(json.loads(waited.stdout))
+    assert detail.state == "SUCCESS" and detail.provider == "offline"
+    assert _llm_config(detail.run_id) == {"provider": "offline", "model": "local-model",
+                                          "context_window_tokens": 32000}
 
 
 def test_an_unknown_workflow_exits_2_naming_the_defined_ones(offline):

@@ -1,4 +1,4 @@
-"""One bad file never blocks an inbox (issue 10, defect 3): both sensors, one tick each.
+"""One bad file never blocks an inbox: both sensors, one tick each.
 
 A file that cannot be read for any reason (JSON nested too deeply for Python, a symlink, a
 FIFO, a name that is not UTF-8) moves to ``failed/`` with its reason, and the good request

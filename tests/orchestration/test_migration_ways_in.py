@@ -1,4 +1,5 @@
-"""Ways into the analyzer: ``ecl analyze`` (offline, in its own process) and the inbox sensor."""
+"""Ways into the analyzer: ``ecl analyze`` (offline, in its own process) and the inbox sensor,
+each choosing the LLM with the same names; and the live check's script without a key."""
 
 import io
 import json
@@ -15,6 +16,7 @@ import pytest
 from ecl_core.migration.request import RequestStore
 from ecl_dagster.assets import MigrationSettings, migration_request_sensor
 from ecl_dagster.cli import run_status
+from ecl_dagster.definitions import defs
 
 from analysis import ASSETS, add, checks, make_codebase, materialized
 
@@ -83,12 +85,41 @@ def test_ecl_analyze_assesses_new_code_offline(tmp_path):
         ([".", "--target", "Rust", "--name", "→"], "name: '→' has no letter or digit"),
         ([".", "--target", "Rust", "--budget-usd", "lots"],
          "--budget-usd: is 'lots'; it must be a number of USD from 0 (no budget) to 1,000,000"),
+        ([".", "--target", "Rust", "--provider", "claude"],
+         "Invalid value for '--provider': 'claude' is not one of 'auto', 'anthropic', "
+         "'openai_compatible', 'offline', 'scripted'"),
+        ([".", "--target", "Rust", "--model", "m" * 201],
+         "--model: is 201 characters long; it must be a model name of 1 to 200 characters"),
     ],
 )
 def test_ecl_analyze_refuses_a_bad_request(tmp_path, args, message):
     done = _ecl(tmp_path / "home", *args)
     assert done.returncode == 2
     assert message.format(cwd=ROOT) in done.stderr
+
+
+def test_ecl_analyze_runs_with_the_llm_its_options_choose(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    done = _ecl(home, str(make_codebase(tmp_path / "lookup")), "--target", "Go",
+                "--provider", "offline", "--model", "some-name",
+                "--context-window-tokens", "64000", "--format", "quiet")
+    assert done.returncode == 0, done.stderr[-3000:]
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(done.stdout.strip())
+    assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.run_config["resources"]["llm"]["config"] == {
+        "provider": "offline", "model": "some-name", "context_window_tokens": 64000}
+    assert run.tags["ecl/llm_provider"] == "offline"
+
+
+def test_the_live_check_refuses_to_start_without_a_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "live_claude.sh")], env={
+        **env, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "live_claude.sh: set ANTHROPIC_API_KEY" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no instance was made
 
 
 def test_an_empty_folder_fails_the_intake_with_the_reason(tmp_path):
@@ -140,6 +171,28 @@ def test_the_inbox_sensor_adds_a_partition_and_requests_its_run(
     assert "does not exist" in (failed / "missing.json.reason.txt").read_text()
     nested = (failed / "nested.json.reason.txt").read_text()
     assert "file: nests JSON too deeply to be read (RecursionError)" in nested
+
+
+def test_an_inbox_request_chooses_its_runs_llm(instance, analysis_inbox):
+    make_codebase(analysis_inbox / "lookup")
+    request = {"name": "Lookup tool", "code_path": "lookup", "target": "Go"}
+    (analysis_inbox / "local.json").write_text(json.dumps(
+        {**request, "provider": "offline", "model": "some-name", "context_window_tokens": 32000}
+    ))
+    (analysis_inbox / "typo.json").write_text(json.dumps({**request, "provider": "claude"}))
+
+    (run,) = _tick(instance).run_requests
+
+    assert run.partition_key == "lookup-tool"  # the LLM is not part of the request
+    job = defs.resolve_job_def("migration_analysis")
+    assert dg.validate_run_config(job, run.run_config)
+    created = instance.create_run_for_job(job, run_config=run.run_config, tags=run.tags)
+    stored = instance.get_run_by_id(created.run_id)
+    assert stored.run_config["resources"]["llm"]["config"] == {
+        "provider": "offline", "model": "some-name", "context_window_tokens": 32000}
+    reason = (analysis_inbox / "failed" / "typo.json.reason.txt").read_text()
+    assert ("provider: is 'claude'; it must be one of auto, anthropic, openai_compatible, "
+            "offline, scripted") in reason
 
 
 def test_dg_launch_materializes_a_partition(tmp_path, monkeypatch):
