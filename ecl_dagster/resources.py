@@ -101,6 +101,16 @@ class LLMResource(dg.ConfigurableResource):
         0, description="Most output tokens the model writes in one answer: 0 (no limit but "
         "the window, or the published figure) to 128,000."
     )
+    temperature: float | None = Field(
+        None, description="Sampling temperature of every call: 0 to 2 (the Messages API takes "
+        "0 to 1); unset leaves the API's default. 0 makes a local model's answers repeatable."
+    )
+    fit_output_schema: bool = Field(
+        False, description="Tighten each structured output's JSON schema (maxLength, maxItems) "
+        "so that its longest answer fits max_tokens: for small local models, which under "
+        "constrained decoding fill every string and list the schema allows. Off by default: "
+        "it shortens what a capable model may write."
+    )
     timeout_s: float = Field(60.0, description="Per-request timeout: 0.1 to 600 seconds.")
     scripted_path: str | None = Field(
         None, description="JSON list of canned responses, for provider 'scripted'."
@@ -170,6 +180,10 @@ class LLMResource(dg.ConfigurableResource):
         """
         configure_logging()
         check_ranges(self, LLM_SETTING_RANGES, "resources.llm.config")
+        if self.temperature is not None and not 0 <= self.temperature <= 2:
+            raise ValidationError("settings out of range", [FieldError(
+                "resources.llm.config.temperature",
+                f"is {self.temperature:g}; it must be 0 to 2, or unset")])
         if self.prompt_cache_ttl not in ("5m", "1h"):
             raise ValidationError("settings out of range", [FieldError(
                 "resources.llm.config.prompt_cache_ttl",
@@ -201,6 +215,8 @@ class LLMResource(dg.ConfigurableResource):
                 max_wait_s=self.rate_limit_max_wait_s,
             ),
             prompt_caching=self.prompt_caching,
+            temperature=self.temperature,
+            fit_output_schema=self.fit_output_schema,
             cache_ttl="1h" if self.prompt_cache_ttl == "1h" else "5m",
             budget=run_budget(self, context.run.tags if context.run is not None else {}),
             limits=ModelLimits(

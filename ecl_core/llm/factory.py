@@ -65,6 +65,10 @@ class ProviderSettings:
             (anthropic only; other providers cache by themselves or not at all).
         cache_ttl: The prompt cache's time to live, ``5m`` or ``1h``.
         budget: What each lineage may bill (``ecl_core.usage.budget``); needs ``db_url``.
+        temperature: Sampling temperature of every call (``anthropic``, ``openai_compatible``);
+            None leaves the API's default. 0 makes a local model's answers repeatable.
+        fit_output_schema: Tighten each structured output's JSON schema so that its longest
+            answer fits ``max_tokens`` (``ecl_core.llm.schema_budget``), for small models.
         limits: The model's context window and output limit when the deployment or run says
             them; the server's own figures come first (``ecl_core.llm.windows``).
         db_url: SQLAlchemy URL of ECL's database, where breaker state, the response
@@ -81,6 +85,8 @@ class ProviderSettings:
     prompt_caching: bool = True
     cache_ttl: CacheTTL = "5m"
     budget: Budget = field(default_factory=Budget)
+    temperature: float | None = None
+    fit_output_schema: bool = False
     limits: ModelLimits | None = None
     db_url: str | None = None
 
@@ -147,6 +153,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             timeout_s=settings.timeout_s,
             prompt_caching=settings.prompt_caching,
             cache_ttl=settings.cache_ttl,
+            temperature=settings.temperature,
         )
     elif name == "openai_compatible":
         if not api_key:
@@ -160,6 +167,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             model=settings.model,
             timeout_s=settings.timeout_s,
             base_url=os.environ.get(OPENAI_BASE_URL_ENV_VAR) or None,
+            temperature=settings.temperature,
         )
     elif name == "offline":
         # Imported here too: its migration answers bring the codebase scanner.
@@ -176,7 +184,8 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         raise ConfigError(f"unknown provider {name!r}; use auto, anthropic, openai_compatible, "
                           "offline or scripted")
     counter = getattr(inner, "count_tokens", None)
-    window = None if name == "offline" else SizedProvider(inner, settings.limits)
+    window = None if name == "offline" else SizedProvider(
+        inner, settings.limits, fit_output_schema=settings.fit_output_schema)
     if window is not None:
         inner = window
     prices = price_table()

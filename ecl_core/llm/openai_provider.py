@@ -176,14 +176,18 @@ class OpenAICompatibleProvider:
         timeout_s: Per-request timeout, in seconds.
         base_url: The API root, with its ``/v1`` (``http://localhost:11434/v1``); ``None``
             means OpenAI's own API.
+        temperature: Sampling temperature sent with every request (0 to 2); ``None`` leaves
+            the server's default.
     """
 
     name = "openai_compatible"
 
     def __init__(
-        self, *, api_key: str, model: str, timeout_s: float, base_url: str | None = None
+        self, *, api_key: str, model: str, timeout_s: float, base_url: str | None = None,
+        temperature: float | None = None,
     ) -> None:
         self.model = model
+        self._temperature = openai.omit if temperature is None else temperature
         self._client = openai.OpenAI(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s
         )
@@ -279,6 +283,7 @@ class OpenAICompatibleProvider:
             messages=_messages(request),
             stop=list(request.stop_sequences) or openai.omit,
             response_format=_response_format(rung, schema) if schema else openai.omit,
+            temperature=self._temperature,
         )
 
     def _response(

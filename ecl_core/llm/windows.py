@@ -14,9 +14,11 @@ A model's limits come, first one that says, from:
 ``SizedProvider`` counts each request's prompt tokens (the provider's ``count_input_tokens``:
 Anthropic's ``count_tokens``, a server's tokenizer endpoint), else bounds them
 (``ecl_core.usage.limits.input_bound``, one token per UTF-8 byte), and lowers ``max_tokens``
-to what the window leaves. A request that cannot fit with at least its ``min_tokens`` of
-output is refused before it is sent (``ContextWindowExceeded``). Counting is skipped when the
-bound already fits, so a large window costs no count.
+to what the window leaves; with ``fit_output_schema`` a structured output's schema is then
+tightened so that its longest answer fits those tokens (``ecl_core.llm.schema_budget``). A
+request that cannot fit with at least its ``min_tokens`` of output is refused before it is
+sent (``ContextWindowExceeded``). Counting is skipped when the bound already fits, so a large
+window costs no count.
 """
 
 import threading
@@ -25,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 from ecl_core.errors import ContextWindowExceeded, LLMError
 from ecl_core.llm.base import Provider
+from ecl_core.llm.schema_budget import fit_schema
 from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CompletionRequest, CompletionResponse
 from ecl_core.usage.limits import input_bound
@@ -104,13 +107,16 @@ class SizedProvider:
     Args:
         inner: The provider; when it is ``WindowAware`` its server is asked first.
         settings: The limits the deployment or run configured, if any.
+        fit_output_schema: Tighten each structured output's schema to its ``max_tokens``.
     """
 
-    def __init__(self, inner: Provider, settings: ModelLimits | None = None) -> None:
+    def __init__(self, inner: Provider, settings: ModelLimits | None = None, *,
+                 fit_output_schema: bool = False) -> None:
         self.inner = inner
         self.name = inner.name
         self.model = inner.model
         self._settings = settings
+        self._fit_schema = fit_output_schema
         self._aware = inner if isinstance(inner, WindowAware) else None
         self._lock = threading.Lock()
         self._limits: ModelLimits | None = None
@@ -159,11 +165,22 @@ class SizedProvider:
         return response.model_copy(update={"max_tokens": sized.max_tokens})
 
     def size(self, request: CompletionRequest) -> CompletionRequest:
-        """``request`` with ``max_tokens`` lowered to what the window leaves.
+        """``request`` sized: ``max_tokens`` within the window, the output schema within those.
+
+        ``max_tokens`` is lowered to what the window leaves; with ``fit_output_schema`` the
+        output schema is tightened so that its longest answer fits them (``fit_schema``).
 
         Raises:
             ContextWindowExceeded: Not even ``min_tokens`` of output fit.
         """
+        sized = self._fitted(request)
+        if sized.output_schema is None or not self._fit_schema:
+            return sized
+        schema = fit_schema(sized.output_schema, sized.max_tokens)
+        return sized if schema == sized.output_schema else sized.model_copy(
+            update={"output_schema": schema})
+
+    def _fitted(self, request: CompletionRequest) -> CompletionRequest:
         limits = self.model_limits()
         if limits is None:
             return request

@@ -23,17 +23,21 @@ CRITIQUE_REPAIR = (
 
 
 def json_objects(text: str) -> list[dict[str, Any]]:
-    """Every JSON object in ``text``: the whole text, fenced blocks, then objects inside prose."""
+    """Every JSON object in ``text``: the whole text, fenced blocks, then objects inside prose.
+
+    Control characters (a raw newline, a tab) inside a string are read as themselves: a
+    grammar-constrained model may write them, and they change nothing of the object's meaning.
+    """
     candidates = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
     found: list[dict[str, Any]] = []
+    decoder = json.JSONDecoder(strict=False)
     for candidate in candidates:
         try:
-            value = json.loads(candidate)
+            value = decoder.decode(candidate)
         except json.JSONDecodeError:
             continue
         if isinstance(value, dict):
             found.append(value)
-    decoder = json.JSONDecoder()
     for match in re.finditer(r"\{", text):
         try:
             value, _ = decoder.raw_decode(text, match.start())
