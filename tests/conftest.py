@@ -6,6 +6,7 @@ import pytest
 
 from ecl_core.logging import configure_logging
 
+from llama_server import LlamaServer
 from messages_api import MessagesAPIServer
 from scenarios import API_KEY
 
@@ -37,6 +38,24 @@ def chat_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesAPIServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """The real model behind llama.cpp's OpenAI-compatible server, one process per session."""
+    server = LlamaServer(tmp_path_factory.mktemp("llama") / "server.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def local_model(llama_server: LlamaServer, monkeypatch: pytest.MonkeyPatch) -> LlamaServer:
+    """The real model, named by ``OPENAI_BASE_URL`` as a deployment would (no key needed)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "no-key")
+    return llama_server
 
 
 @pytest.fixture

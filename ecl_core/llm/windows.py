@@ -7,9 +7,10 @@ A model's limits come, first one that says, from:
 2. the resource's settings (``context_window_tokens``, ``max_output_tokens``);
 3. ``KNOWN_MODEL_LIMITS``, Anthropic's published limits of its models (models overview,
    "context window" and "max output"; the 1M-token window is a beta ECL does not ask for);
-4. a server's refusal that states the window (``llama-cpp-python``'s server says it only in the
-   text of its 400: "This model's maximum context length is N tokens"), learned for the rest
-   of the process and the request sent again, sized.
+4. a server's refusal that states the window (``llama-cpp-python``'s server says it only in
+   the text of its 400: "This model's maximum context length is N tokens"), learned for the
+   provider's life (a run's) and the request sent again, sized; ``context_window_tokens``
+   says it up front.
 
 ``SizedProvider`` counts each request's prompt tokens (the provider's ``count_input_tokens``:
 Anthropic's ``count_tokens``, a server's tokenizer endpoint), else bounds them

@@ -79,6 +79,16 @@ class Document(_Part):
         """Every path the document cites as evidence (with any ``:line`` suffix)."""
         return []
 
+    def dangling_references(self) -> list[str]:
+        """Each name the document refers to (a dependency) that it does not define.
+
+        No JSON schema can say that a dependency names a component written elsewhere in the
+        same answer, so these are checked here: a reply with any gets the repair request,
+        and a repaired reply that still has some is kept, each one reported by the
+        ``references_resolve`` asset check (a WARN).
+        """
+        return []
+
     def markdown(self) -> str:
         """The document as markdown: ``# TITLE`` then one ``## heading`` per section."""
         body = "\n\n".join(f"## {h}\n\n{text}" for h, text in self.sections().items())
@@ -203,14 +213,11 @@ class ArchitectureDesign(Document):
     data_flow: str = Field(min_length=1, max_length=LONG_CHARS)
     decisions: list[Decision] = Field(min_length=1, max_length=12)
 
-    @model_validator(mode="after")
-    def _known_dependencies(self) -> Self:
+    def dangling_references(self) -> list[str]:
+        """Each dependency that names no component of the design."""
         names = {c.name for c in self.components}
-        for component in self.components:
-            unknown = [d for d in component.depends_on if d not in names]
-            if unknown:
-                raise ValueError(f"component {component.name!r} depends on unknown {unknown}")
-        return self
+        return [f"component {c.name!r} depends on unknown {d!r}"
+                for c in self.components for d in c.depends_on if d not in names]
 
     def sections(self) -> dict[str, str]:
         """Overview, components with interfaces and dependencies, data flow, decisions."""
@@ -252,18 +259,16 @@ class Phase(_Part):
     depends_on: list[Item] = Field(default_factory=list, max_length=12,
                                    description="Earlier phases' names.")
 
-    @model_validator(mode="after")
-    def _known_stages(self) -> Self:
+    def dangling_references(self) -> list[str]:
+        """Each stage dependency that names no earlier stage of the phase."""
+        found: list[str] = []
         seen: set[str] = set()
         for stage in self.stages:
-            unknown = [d for d in stage.depends_on if d not in seen]
-            if unknown:
-                raise ValueError(
-                    f"stage {stage.name!r} of phase {self.name!r} depends on {unknown}, "
-                    "which are not earlier stages of the phase"
-                )
+            found += [f"stage {stage.name!r} of phase {self.name!r} depends on {d!r}, which is "
+                      "not an earlier stage of the phase"
+                      for d in stage.depends_on if d not in seen]
             seen.add(stage.name)
-        return self
+        return found
 
 
 class MigrationPlan(Document):
@@ -274,19 +279,18 @@ class MigrationPlan(Document):
     summary: str = Field(min_length=1, max_length=LONG_CHARS)
     phases: list[Phase] = Field(min_length=1, max_length=12)
 
-    @model_validator(mode="after")
-    def _ordered_phases(self) -> Self:
+    def dangling_references(self) -> list[str]:
+        """Repeated phase names, and dependencies that name no earlier phase or stage."""
+        found: list[str] = []
         seen: set[str] = set()
         for phase in self.phases:
             if phase.name in seen:
-                raise ValueError(f"two phases are named {phase.name!r}")
-            unknown = [d for d in phase.depends_on if d not in seen]
-            if unknown:
-                raise ValueError(
-                    f"phase {phase.name!r} depends on {unknown}, which are not earlier phases"
-                )
+                found.append(f"two phases are named {phase.name!r}")
+            found += [f"phase {phase.name!r} depends on {d!r}, which is not an earlier phase"
+                      for d in phase.depends_on if d not in seen]
+            found += phase.dangling_references()
             seen.add(phase.name)
-        return self
+        return found
 
     def sections(self) -> dict[str, str]:
         """The summary, then each phase with its stages."""

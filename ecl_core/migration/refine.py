@@ -4,7 +4,9 @@ The loop's rules are ``ecl_core.loop``'s (``next_action`` on a ``LoopState``): a
 accepts, a ``revise`` verdict asks for another revision while revisions remain, and at the
 cap the last revision stands, marked as not passed (the asset check says so as a WARN).
 Critiques are read by the critique step's ``parse_critique``; every structured answer
-gets the one bounded repair request of ``complete_with_repair``.
+gets the one bounded repair request of ``complete_with_repair``. A document whose
+dependencies name what it does not define gets that repair request too; a repaired one that
+still does is kept, and its asset check ``references_resolve`` reports each (a WARN).
 
 Every request asks for structured output in the answer's schema (the document's model, or
 ``Critique``); the parsers below read the text either way, for providers without it.
@@ -97,15 +99,21 @@ def schema_text(model: type[Document]) -> str:
     return json.dumps(grounded_schema(model, None), indent=1)
 
 
-def parse_document(model: type[D], response: CompletionResponse) -> D:
+def parse_document(model: type[D], response: CompletionResponse, *, strict: bool = True) -> D:
     """The document in a model's reply: the first JSON object that ``model`` accepts.
 
     A reply cut off at ``max_tokens`` never reaches here (``complete_with_repair`` raises
     ``OutputCutOff``).
 
+    Args:
+        model: The document's model.
+        response: The reply.
+        strict: Refuse a document with dangling references (``Document.dangling_references``);
+            False keeps it, for the asset check to report.
+
     Raises:
-        ValidationError: The reply holds no JSON object, or no object fits ``model``; the
-            details name each broken field.
+        ValidationError: The reply holds no JSON object, no object fits ``model``, or (strict)
+            the document names what it does not define; the details name each problem.
     """
     name = model.__name__
     objects = json_objects(response.text)
@@ -116,9 +124,15 @@ def parse_document(model: type[D], response: CompletionResponse) -> D:
     first_error: pydantic.ValidationError | None = None
     for candidate in objects:
         try:
-            return model.model_validate(candidate)
+            document = model.model_validate(candidate)
         except pydantic.ValidationError as err:
             first_error = first_error or err
+            continue
+        dangling = document.dangling_references() if strict else []
+        if dangling:
+            raise ValidationError(f"the model's {name} is not usable", [
+                FieldError(f"{name}.depends_on", problem) for problem in dangling])
+        return document
     assert first_error is not None
     raise ValidationError(f"the model's {name} is not usable", [
         FieldError(".".join([name, *(str(p) for p in e["loc"])]), e["msg"])
@@ -161,10 +175,14 @@ def refine(
     def document_of(response: CompletionResponse) -> D:
         return parse_document(model, response)
 
+    def repaired_document_of(response: CompletionResponse) -> D:
+        return parse_document(model, response, strict=False)
+
     request = document_prompt(prompt).request(max_tokens=max_tokens, **context).model_copy(
         update={"output_schema": answer_schema})
     document = complete_with_repair(
-        recorder, request, document_of, what=prompt, repair=_DOCUMENT_REPAIR
+        recorder, request, document_of, what=prompt, repair=_DOCUMENT_REPAIR,
+        last_parse=repaired_document_of,
     )
     rounds: list[Round] = []
     while True:
@@ -192,5 +210,6 @@ def refine(
             critique=verdict.critique, feedback=verdict.feedback,
         ).model_copy(update={"output_schema": answer_schema})
         document = complete_with_repair(
-            recorder, again, document_of, what=prompt, repair=_DOCUMENT_REPAIR
+            recorder, again, document_of, what=prompt, repair=_DOCUMENT_REPAIR,
+            last_parse=repaired_document_of,
         )

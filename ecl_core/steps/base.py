@@ -101,6 +101,7 @@ def complete_with_repair(
     *,
     what: str,
     repair: str,
+    last_parse: Callable[[CompletionResponse], T] | None = None,
 ) -> T:
     """Make ``request`` and parse the reply; if it cannot be used, ask once more.
 
@@ -114,6 +115,8 @@ def complete_with_repair(
         parse: Turns a response into the step's value; raises ValidationError if it cannot.
         what: The answer's name in the final error (``critique``, ``codebase_analysis``).
         repair: The repair instruction, with ``{problems}``.
+        last_parse: Reads the repaired reply instead of ``parse``, when it may accept more
+            (a document whose dangling references are reported rather than refused).
 
     A reply cut off at ``max_tokens`` is not repaired: the same request would be cut off
     again, so it fails the step as the limit it is.
@@ -139,7 +142,7 @@ def complete_with_repair(
         )
         second = _whole(recorder.complete(retry), what)
         try:
-            return parse(second)
+            return (last_parse or parse)(second)
         except ValidationError as err:
             raise ValidationError(
                 f"the model's {what} is not usable after one repair request", err.details

@@ -8,7 +8,10 @@ quality gates are asset checks evaluated in the same step (architecture.md, styl
 * ``required_sections`` (blocking): every required section is present and has content;
 * ``cited_paths_exist`` (blocking): every path the document cites exists in the tree;
 * ``critique_passed`` (WARN, not blocking): a critique passed within the revision cap; at
-  the cap the asset is still materialized, and the check names the last critique.
+  the cap the asset is still materialized, and the check names the last critique;
+* ``references_resolve`` (WARN, not blocking): every dependency names a component, phase or
+  stage the document defines (a model that still names one it does not after its repair
+  request keeps its document; the check lists each dangling name).
 """
 
 from collections.abc import Iterable, Sequence
@@ -35,6 +38,7 @@ from ecl_dagster.usage import partition_lineage_key
 __all__ = [
     "CITATIONS_CHECK",
     "CRITIQUE_CHECK",
+    "REFERENCES_CHECK",
     "SECTIONS_CHECK",
     "Written",
     "check_results",
@@ -49,6 +53,7 @@ __all__ = [
 SECTIONS_CHECK = "required_sections"
 CITATIONS_CHECK = "cited_paths_exist"
 CRITIQUE_CHECK = "critique_passed"
+REFERENCES_CHECK = "references_resolve"
 D = TypeVar("D", bound=Document)
 Context = dg.AssetExecutionContext
 
@@ -79,7 +84,7 @@ def prompts_version(prompt: str) -> str:
 
 
 def document_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
-    """The three checks of a document asset (module docstring)."""
+    """The four checks of a document asset (module docstring)."""
     return [
         dg.AssetCheckSpec(
             SECTIONS_CHECK, asset=asset, blocking=True,
@@ -93,6 +98,11 @@ def document_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
             CRITIQUE_CHECK, asset=asset,
             description="A critique passed within the revision cap (WARN when the cap was "
             "reached: the last critique is in the check's description).",
+        ),
+        dg.AssetCheckSpec(
+            REFERENCES_CHECK, asset=asset,
+            description="Every dependency names a component, phase or stage the document "
+            "defines (WARN: the dangling names are in the check's description).",
         ),
     ]
 
@@ -191,13 +201,15 @@ def document_metadata(written: Sequence[Written], calls: Sequence[StepMetadata])
 def check_results(
     asset: str, written: Sequence[Written], tree_paths: Iterable[str]
 ) -> list[dg.AssetCheckResult]:
-    """The three check results over every document of the asset."""
+    """The four check results over every document of the asset."""
     paths = list(tree_paths)
     empty = {w.label: missing_sections(w.document) for w in written}
     empty = {label: sections for label, sections in empty.items() if sections}
     cited = {w.label: missing_citations(w.document, paths) for w in written}
     cited = {label: found for label, found in cited.items() if found}
     unpassed = [w for w in written if w.refined is not None and not w.refined.passed]
+    dangling = {w.label: w.document.dangling_references() for w in written}
+    dangling = {label: found for label, found in dangling.items() if found}
     return [
         dg.AssetCheckResult(
             asset_key=asset, check_name=SECTIONS_CHECK, passed=not empty,
@@ -225,5 +237,12 @@ def check_results(
                 f"{w.refined.last_critique.feedback}"
                 for w in unpassed if w.refined is not None
             ) or "every critique passed",
+        ),
+        dg.AssetCheckResult(
+            asset_key=asset, check_name=REFERENCES_CHECK, passed=not dangling,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="; ".join(f"{k}: {', '.join(v)}" for k, v in dangling.items())
+            or "every dependency names what the document defines",
+            metadata={"dangling": dg.MetadataValue.json(dangling)},
         ),
     ]

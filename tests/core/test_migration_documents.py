@@ -3,7 +3,6 @@
 import json
 import zipfile
 
-import pydantic
 import pytest
 
 from ecl_core.errors import ConfigError, OutputCutOff, ValidationError
@@ -53,26 +52,41 @@ def plan(**phase_overrides: object) -> dict:
     ]}
 
 
-def test_a_plan_names_only_earlier_phases_and_stages():
-    assert len(MigrationPlan.model_validate(plan()).phases) == 2
-    with pytest.raises(pydantic.ValidationError, match="not earlier phases"):
-        MigrationPlan.model_validate(plan(depends_on=["Cut-over"]))
-    with pytest.raises(pydantic.ValidationError, match="two phases are named"):
-        MigrationPlan.model_validate(plan(name="Foundations", depends_on=[]))
+def test_a_plan_reports_names_that_are_no_earlier_phase_or_stage():
+    assert MigrationPlan.model_validate(plan()).dangling_references() == []
+    assert MigrationPlan.model_validate(plan(depends_on=["Cut-over"])).dangling_references() == [
+        "phase 'Port server' depends on 'Cut-over', which is not an earlier phase"]
+    assert MigrationPlan.model_validate(
+        plan(name="Foundations", depends_on=[])).dangling_references() == [
+        "two phases are named 'Foundations'"]
     later = [{"name": "A", "goal": "g", "tasks": ["t"], "acceptance_criteria": ["a"],
               "depends_on": ["B"]},
              {"name": "B", "goal": "g", "tasks": ["t"], "acceptance_criteria": ["a"]}]
-    with pytest.raises(pydantic.ValidationError, match="not earlier stages"):
-        MigrationPlan.model_validate(plan(stages=later))
+    assert MigrationPlan.model_validate(plan(stages=later)).dangling_references() == [
+        "stage 'A' of phase 'Port server' depends on 'B', which is not an earlier stage of the "
+        "phase"]
 
 
-def test_architecture_dependencies_name_its_own_components():
+def test_architecture_reports_dependencies_on_components_it_does_not_define():
     component = {"name": "core", "responsibility": "r", "interfaces": ["i"],
                  "depends_on": ["storage"]}
-    with pytest.raises(pydantic.ValidationError, match="depends on unknown"):
-        ArchitectureDesign.model_validate({"overview": "o", "components": [component],
-                                           "data_flow": "d",
-                                           "decisions": [{"decision": "x", "rationale": "y"}]})
+    design = ArchitectureDesign.model_validate({
+        "overview": "o", "components": [component], "data_flow": "d",
+        "decisions": [{"decision": "x", "rationale": "y"}]})
+    assert design.dangling_references() == ["component 'core' depends on unknown 'storage'"]
+
+
+def test_a_dangling_dependency_gets_the_repair_request_and_a_repaired_one_is_kept():
+    dangling = plan(depends_on=["Cut-over"])
+    provider = ScriptedProvider([json.dumps(dangling), json.dumps(dangling), verdict("pass")])
+    result = refine(provider, MigrationPlan, "migration_plan",
+                    {"request": "r", "analysis": "a", "architecture": "x", "inputs": "{}"},
+                    max_revisions=0, max_tokens=8000)
+    repair = provider.requests[1].messages[-1].content
+    assert "MigrationPlan.depends_on: phase 'Port server' depends on 'Cut-over'" in repair
+    assert result.output.document.dangling_references() == [
+        "phase 'Port server' depends on 'Cut-over', which is not an earlier phase"]
+    assert result.metadata.llm_calls == 3
 
 
 def test_rendered_document_has_its_required_sections():
