@@ -102,8 +102,9 @@ class LLMResource(dg.ConfigurableResource):
         "the window, or the published figure) to 128,000."
     )
     temperature: float | None = Field(
-        None, description="Sampling temperature of every call: 0 to 2 (the Messages API takes "
-        "0 to 1); unset leaves the API's default. 0 makes a local model's answers repeatable."
+        None, description="Sampling temperature of every openai_compatible call: 0 to 2 (the "
+        "Messages API takes none); unset leaves the server's default. 0 makes a local model's "
+        "answers repeatable."
     )
     fit_output_schema: bool = Field(
         False, description="Tighten each structured output's JSON schema (maxLength, maxItems) "

@@ -69,8 +69,6 @@ class AnthropicProvider:
         prompt_caching: Mark the prefix of requests marked ``cache`` with ``cache_control``.
         cache_ttl: The cache entries' time to live: ``5m`` (writes cost 1.25 x input) or
             ``1h`` (2 x input), per Anthropic's prompt-caching pricing.
-        temperature: Sampling temperature sent with every request (0 to 1 on the Messages
-            API); ``None`` leaves the API's default.
     """
 
     name = "anthropic"
@@ -84,10 +82,8 @@ class AnthropicProvider:
         base_url: str | None = None,
         prompt_caching: bool = True,
         cache_ttl: CacheTTL = "5m",
-        temperature: float | None = None,
     ) -> None:
         self.model = model
-        self._temperature = anthropic.omit if temperature is None else temperature
         self._client = anthropic.Anthropic(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s
         )
@@ -241,7 +237,6 @@ class AnthropicProvider:
             "model": self.model,
             "max_tokens": request.max_tokens,
             "stop_sequences": list(request.stop_sequences) or anthropic.omit,
-            "temperature": self._temperature,
         }
         if request.max_tokens > STREAM_ABOVE_MAX_TOKENS:
             with self._client.messages.stream(**params) as stream:

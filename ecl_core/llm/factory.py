@@ -65,8 +65,9 @@ class ProviderSettings:
             (anthropic only; other providers cache by themselves or not at all).
         cache_ttl: The prompt cache's time to live, ``5m`` or ``1h``.
         budget: What each lineage may bill (``ecl_core.usage.budget``); needs ``db_url``.
-        temperature: Sampling temperature of every call (``anthropic``, ``openai_compatible``);
-            None leaves the API's default. 0 makes a local model's answers repeatable.
+        temperature: Sampling temperature of every ``openai_compatible`` call (the Messages
+            API's SDK takes none); None leaves the server's default. 0 makes a local model's
+            answers repeatable.
         fit_output_schema: Tighten each structured output's JSON schema so that its longest
             answer fits ``max_tokens`` (``ecl_core.llm.schema_budget``), for small models.
         limits: The model's context window and output limit when the deployment or run says
@@ -153,7 +154,6 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             timeout_s=settings.timeout_s,
             prompt_caching=settings.prompt_caching,
             cache_ttl=settings.cache_ttl,
-            temperature=settings.temperature,
         )
     elif name == "openai_compatible":
         if not api_key:

@@ -3,15 +3,18 @@
 import time
 
 import pytest
+from structlog.testing import capture_logs
 
 from ecl_core.errors import (
+    ContextWindowExceeded,
     LLMTimeoutError,
     PermanentLLMError,
     RateLimitWaitError,
     TransientLLMError,
 )
+from ecl_core.llm import openai_provider
 from ecl_core.llm.factory import ProviderSettings, build_provider
-from ecl_core.llm.openai_provider import OpenAICompatibleProvider
+from ecl_core.llm.openai_provider import JSON_OBJECT_MAX_LENGTH, OpenAICompatibleProvider
 from ecl_core.llm.resilience import RateLimits, RetrySettings
 from ecl_core.types import CompletionRequest, Message
 
@@ -132,3 +135,47 @@ def test_a_used_up_limit_in_openai_headers_pauses_the_next_call_until_its_reset(
     with pytest.raises(RateLimitWaitError, match="used up for 3[0-9][0-9].[0-9] s more"):
         provider.complete(REQUEST)
     assert len(chat_api.requests) == 1
+
+
+STRUCTURED = REQUEST.model_copy(update={"output_schema": {
+    "type": "object", "properties": {"a": {"type": "string", "maxLength": 5000},
+                                     "b": {"type": "string", "default": ""}},
+    "required": ["a"], "additionalProperties": False}})
+
+
+@pytest.fixture
+def fresh_ladder(monkeypatch):
+    monkeypatch.setattr(openai_provider, "_rungs", {})
+
+
+def test_a_refused_response_format_steps_down_the_ladder_once(chat_api, fresh_ladder):
+    chat_api.script([error(400, "response_format json_schema is not supported"),
+                     ok('{"a": "x"}'), ok('{"a": "y"}')])
+    with capture_logs() as logs:
+        first = _provider(chat_api).complete(STRUCTURED)
+        second = _provider(chat_api).complete(STRUCTURED)
+    assert (first.text, second.text) == ('{"a": "x"}', '{"a": "y"}')
+    formats = [r.body["response_format"] for r in chat_api.requests]
+    assert [f["type"] for f in formats] == ["json_schema", "json_object", "json_object"]
+    strict = formats[0]["json_schema"]
+    assert strict["strict"] is True and strict["schema"]["required"] == ["a", "b"]
+    assert formats[1]["schema"]["properties"]["a"]["maxLength"] == JSON_OBJECT_MAX_LENGTH
+    refused = [e for e in logs if e["event"] == "llm.structured_outputs_refused"]
+    assert [(e["status_code"], e["refused"], e["now"]) for e in refused] == [
+        (400, "json_schema", "json_object")]
+
+
+def test_a_400_about_something_else_keeps_its_class_and_the_ladder(chat_api, fresh_ladder):
+    chat_api.script([error(400, "max_tokens must be at most 4096")])
+    with pytest.raises(PermanentLLMError, match="max_tokens must be at most 4096"):
+        _provider(chat_api).complete(STRUCTURED)
+    assert len(chat_api.requests) == 1
+    assert openai_provider._rungs == {}
+
+
+def test_a_400_stating_the_window_is_a_context_window_error(chat_api):
+    chat_api.script([error(400, "This model's maximum context length is 4096 tokens. However, "
+                                "you requested 9000 tokens")])
+    with pytest.raises(ContextWindowExceeded) as refused:
+        _provider(chat_api).complete(REQUEST)
+    assert refused.value.window_tokens == 4096 and refused.value.status_code == 400
