@@ -47,6 +47,7 @@ from openai.types.chat import (
 )
 
 from ecl_core.errors import ContextWindowExceeded, PermanentLLMError
+from ecl_core.json_schema import object_nodes
 from ecl_core.llm.http_status import (
     READ_ERRORS,
     exhausted_until,
@@ -80,37 +81,19 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     property with a default becomes required, so the model always writes it.
     """
     strict = copy.deepcopy(schema)
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "object" and isinstance(node.get("properties"), dict):
-                node["required"] = list(node["properties"])
-                node.setdefault("additionalProperties", False)
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(strict)
+    for node in object_nodes(strict):
+        if node.get("type") == "object" and isinstance(node.get("properties"), dict):
+            node["required"] = list(node["properties"])
+            node.setdefault("additionalProperties", False)
     return strict
 
 
 def _capped(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with every ``maxLength`` at most ``JSON_OBJECT_MAX_LENGTH``."""
     capped = copy.deepcopy(schema)
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("maxLength"), int):
-                node["maxLength"] = min(node["maxLength"], JSON_OBJECT_MAX_LENGTH)
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(capped)
+    for node in object_nodes(capped):
+        if isinstance(node.get("maxLength"), int):
+            node["maxLength"] = min(node["maxLength"], JSON_OBJECT_MAX_LENGTH)
     return capped
 
 

@@ -22,6 +22,8 @@ import json
 import math
 from typing import Any
 
+from ecl_core.json_schema import object_nodes
+
 __all__ = ["CHARS_PER_TOKEN_ESTIMATE", "MIN_STRING_CHARS", "fit_schema", "longest_chars"]
 
 CHARS_PER_TOKEN_ESTIMATE = 3
@@ -73,37 +75,28 @@ def longest_chars(schema: dict[str, Any], *, unbounded: int) -> int:
     return math.ceil(walk(schema, 0))
 
 
-def _scale(node: Any, factor: float) -> bool:
-    """Lower every ``maxLength`` and ``maxItems`` under ``node`` by ``factor``; True if any fell."""
+def _scale(schema: dict[str, Any], factor: float) -> bool:
+    """Lower every ``maxLength`` and ``maxItems`` in ``schema`` by ``factor``; True if any fell."""
     changed = False
-    if isinstance(node, dict):
+    for node in object_nodes(schema):
         if node.get("type") == "string" and isinstance(node.get("maxLength"), int):
             floor = max(int(node.get("minLength", 0)), MIN_STRING_CHARS)
-            lowered = max(floor, math.floor(node["maxLength"] * factor))
+            lowered = min(node["maxLength"], max(floor, math.floor(node["maxLength"] * factor)))
             changed |= lowered < node["maxLength"]
-            node["maxLength"] = min(node["maxLength"], lowered)
+            node["maxLength"] = lowered
         if node.get("type") == "array" and isinstance(node.get("maxItems"), int):
-            lowered = max(int(node.get("minItems", 0)), 1, math.floor(node["maxItems"] * factor))
+            least = max(int(node.get("minItems", 0)), 1)
+            lowered = min(node["maxItems"], max(least, math.floor(node["maxItems"] * factor)))
             changed |= lowered < node["maxItems"]
-            node["maxItems"] = min(node["maxItems"], lowered)
-        for value in node.values():
-            changed |= _scale(value, factor)
-    elif isinstance(node, list):
-        for value in node:
-            changed |= _scale(value, factor)
+            node["maxItems"] = lowered
     return changed
 
 
-def _bound_strings(node: Any, chars: int) -> None:
-    """Give every string without a ``maxLength`` one of ``chars``, and every array its items."""
-    if isinstance(node, dict):
+def _bound_strings(schema: dict[str, Any], chars: int) -> None:
+    """Give every string without a ``maxLength`` (nor an ``enum``) one of ``chars``."""
+    for node in object_nodes(schema):
         if node.get("type") == "string" and "maxLength" not in node and "enum" not in node:
             node["maxLength"] = max(chars, int(node.get("minLength", 0)))
-        for value in node.values():
-            _bound_strings(value, chars)
-    elif isinstance(node, list):
-        for value in node:
-            _bound_strings(value, chars)
 
 
 def fit_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ecl_core.json_schema import object_nodes
 from ecl_core.migration.documents import CITATION, Document
 
 __all__ = [
@@ -79,16 +80,8 @@ def grounded_schema(model: type[Document], tree_paths: Sequence[str] | None) -> 
     files = sorted(set(tree_paths or ()))
     paths = files if 0 < len(files) <= CITATION_ENUM_MAX_PATHS else None
 
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.pop(CITATION, False) and paths is not None:
-                target = node["items"] if node.get("type") == "array" else node
-                target["enum"] = list(paths)
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(schema)
+    for node in object_nodes(schema):
+        if node.pop(CITATION, False) and paths is not None:
+            target = node["items"] if node.get("type") == "array" else node
+            target["enum"] = list(paths)
     return schema
