@@ -3,10 +3,10 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev
 # System packages the tests use: PostgreSQL for the durability tests (unless
 # ECL_TEST_POSTGRES_URL names a server), docker-compose to validate docker-compose.yml,
-# Chromium for the UI tests (driven by Playwright, which downloads no browser).
+# Chromium for the UI tests (driven by Playwright, which downloads no browser), and a C++
+# compiler for pip to build llama.cpp's server (the real model's tests) from source.
 # Missing ones are installed as root from Debian's packages; without root the tests fail.
 missing=()
 if [ -z "${ECL_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
@@ -15,6 +15,7 @@ if [ -z "${ECL_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v c++ >/dev/null || missing+=(g++)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${missing[*]} for the tests" >&2
@@ -25,6 +26,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
 fi
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
+  echo "installing ECL with its dev tools; the first time pip builds llama.cpp's server from" \
+    "source (about 5 minutes on 2 cores, then cached)" >&2
+fi
+bash scripts/setup.sh dev
 .venv/bin/ruff check .
 .venv/bin/mypy
 status=0
