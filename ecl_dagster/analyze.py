@@ -4,7 +4,7 @@ The run executes in this process on the instance at DAGSTER_HOME (the embedded S
 default needs no daemon), as a run of the ``migration_analysis`` job for the request's
 partition, so ``ecl status`` and ``ecl reexecute`` work on it like on any run.
 ``--provider``, ``--model`` and ``--context-window-tokens`` are its run config's
-``resources.llm.config`` (``ecl_dagster.launching.llm_choice``).
+``resources.llm.config`` (``ecl_dagster.llm_choice.llm_choice``).
 """
 
 import sys
@@ -22,7 +22,7 @@ from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 from ecl_dagster.budgets import budget_tags
 from ecl_dagster.cli.common import LLM_OPTIONS, echo_json, format_option, instance, llm_options
 from ecl_dagster.jobs import reconstructable_job
-from ecl_dagster.launching import llm_choice, with_llm_choice
+from ecl_dagster.llm_choice import llm_choice, with_llm_choice
 
 __all__ = ["analyze"]
 

@@ -11,7 +11,7 @@ from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
 from ecl_dagster.inbox import parse_json, read_inbox_file
-from ecl_dagster.launching import llm_choice
+from ecl_dagster.llm_choice import llm_choice
 
 __all__ = ["RequestFile", "add_request", "read_request_file", "resolve_paths"]
 
@@ -21,7 +21,7 @@ class RequestFile(NamedTuple):
 
     Attributes:
         request: The request, its paths absolute.
-        llm_config: The LLM settings the file chose (``launching.llm_choice``), for the run
+        llm_config: The LLM settings the file chose (``llm_choice``), for the run
             config's ``resources.llm.config``; empty when it chose none.
         digest: The SHA-256 of the file's content, hex.
     """
@@ -69,7 +69,7 @@ def read_request_file(path: Path) -> RequestFile:
         ValidationError: The file cannot be read (``read_inbox_file``: a name that is not
             UTF-8, not a regular file, over 64 KiB, not UTF-8 text), is not JSON or nests
             it too deeply (``parse_json``), is not a JSON object, chooses an LLM setting
-            outside its rule (``launching.llm_choice``), or breaks a rule of
+            outside its rule (``llm_choice``), or breaks a rule of
             ``MigrationRequest`` or ``resolve_paths``; the details name the field.
     """
     text = read_inbox_file(path)

@@ -8,7 +8,7 @@ from ecl_core.logging import configure_logging
 from ecl_dagster.assets.requests import read_request_file
 from ecl_dagster.assets.settings import MIGRATION_REQUESTS, MigrationSettings
 from ecl_dagster.inbox import analysis_inbox_folder, pending_files, reject, retire
-from ecl_dagster.launching import with_llm_choice
+from ecl_dagster.llm_choice import with_llm_choice
 
 __all__ = ["MIGRATION_JOB", "migration_request_sensor"]
 

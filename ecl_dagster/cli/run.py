@@ -32,6 +32,7 @@ from ecl_dagster.cli.listing import show_summary
 from ecl_dagster.cli.logs import follow, progress_line
 from ecl_dagster.cli.status import exit_code, show_detail
 from ecl_dagster.cli.workflows import complete_workflow, find
+from ecl_dagster.llm_choice import llm_choice, with_llm_choice
 from ecl_dagster.run_views import run_detail, run_summary
 
 __all__ = ["field_errors", "follow_to_end", "run"]
@@ -117,7 +118,7 @@ def run(ctx: click.Context, workflow_id: str, input_text: str | None,
     try:
         run_tags.update(budget_tags(budget_tokens, budget_usd,
                                     names=("--budget-tokens", "--budget-usd")))
-        run_config = launching.with_llm_choice(run_config, launching.llm_choice(
+        run_config = with_llm_choice(run_config, llm_choice(
             provider, model, context_window_tokens, names=LLM_OPTIONS))
     except ValidationError as err:
         raise Refused(str(err)) from None

@@ -25,6 +25,7 @@ from ecl_core.review.model import Answer
 from ecl_dagster import launching
 from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
 from ecl_dagster.budgets import budget_tags
+from ecl_dagster.llm_choice import MAX_MODEL_CHARS, llm_choice, with_llm_choice
 from ecl_dagster.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
 from ecl_dagster.resume import record_answer
 from ecl_dagster.run_views import (
@@ -103,21 +104,21 @@ class SubmitRequest(Budget):
         "default auto: anthropic when the deployment has ANTHROPIC_API_KEY, else offline.")
     model: str | None = Field(
         None, description="The model the provider knows (resources.llm.config.model): 1 to "
-        f"{launching.MAX_MODEL_CHARS} characters.", examples=["claude-sonnet-4-6"])
+        f"{MAX_MODEL_CHARS} characters.", examples=["claude-sonnet-4-6"])
     context_window_tokens: int | None = Field(
         None, description="The model's context window when its server does not report it "
         f"(resources.llm.config.context_window_tokens): {_WINDOW.low:,.0f} (ask the server) "
         f"to {_WINDOW.high:,.0f}.")
 
     def llm_config(self) -> dict[str, Any]:
-        """The ``resources.llm.config`` entries this request chose (``launching.llm_choice``).
+        """The ``resources.llm.config`` entries this request chose (``llm_choice``).
 
         Raises:
             ApiError: 422 naming each field that breaks its rule (a blank model, a window
                 out of its range).
         """
         try:
-            return launching.llm_choice(self.provider, self.model, self.context_window_tokens)
+            return llm_choice(self.provider, self.model, self.context_window_tokens)
         except ValidationError as err:
             raise _invalid(err) from None
 
@@ -203,7 +204,7 @@ def submit(
         raise ApiError(422, "tags under dagster/ and ecl/ are set by ECL", [
             FieldProblem(loc=["body", "tags", t], msg="reserved prefix", type="value_error")
             for t in reserved])
-    run_config = launching.with_llm_choice(run_config, body.llm_config())
+    run_config = with_llm_choice(run_config, body.llm_config())
     tags = {**body.tags, **body.run_tags(), **_origin_tags(request, key)}
     try:
         run = launching.submit(svc.instance, svc.workspace, workflow.id, run_config, tags)

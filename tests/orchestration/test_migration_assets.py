@@ -39,7 +39,7 @@ def test_every_document_passes_after_k_revisions(
     assert result.success
     assert materialized(instance, result.run_id) == ASSETS
     evaluations = checks(instance, result.run_id)
-    assert len(evaluations) == 6 * 3
+    assert len(evaluations) == 6 * 4  # four checks a document
     assert {k: e.description for k, e in evaluations.items() if not e.passed} == {}
     analysis_meta = latest_metadata(instance, "codebase_analysis")
     assert analysis_meta["revisions"] == revisions and analysis_meta["decision"] == "pass"

@@ -56,7 +56,7 @@ def test_ecl_analyze_on_ecl_itself_offline(tmp_path, monkeypatch):
         assert run.tags["dagster/partition"] == "ecl-itself"
         assert materialized(instance, run.run_id) == ASSETS
         evaluations = checks(instance, run.run_id)
-        assert len(evaluations) == 18 and all(e.passed for e in evaluations.values())
+        assert len(evaluations) == 24 and all(e.passed for e in evaluations.values())
         status = io.StringIO()
         run_status(instance, run.run_id, status)
     calls = int(run.tags["ecl/llm_calls"])
