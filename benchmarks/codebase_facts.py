@@ -11,7 +11,7 @@ includes its parent's at the fork. Beside it, measured the same way in the same 
   scan_tree never enters) and reads the same files scan_tree reads, with no facts;
 * scan: ``scan_tree`` alone (it runs first, and lists the files it read).
 
-Goals (issue 9): under 30 s and under 500 MB for 100,000 lines. Results go to
+Goals: under 30 s and under 500 MB for 100,000 lines. Results go to
 ``benchmarks/results/codebase_facts.json``.
 
     .venv/bin/python benchmarks/codebase_facts.py --lines 100000

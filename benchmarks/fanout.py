@@ -4,7 +4,7 @@ Each call takes a simulated latency (the scripted provider), on a temporary SQLi
 with the in-process executor. For each section count the job runs with
 ``max_concurrent_calls`` C and with 1 (the baseline, measured in the same run), and the
 ideal is ``ceil(N / C)`` section rounds plus the combine and critique calls, each at the
-latency. Goal (issue 12): 50 sections at 1 s with C = 8 within 1.3 times the ideal.
+latency. Goal: 50 sections at 1 s with C = 8 within 1.3 times the ideal.
 
     .venv/bin/python benchmarks/fanout.py --sections 5 20 50 --latency-ms 1000
 """

@@ -9,7 +9,7 @@
   process.
 * Run-worker peak RSS: a fresh process that executes the job once, ECL beside bare.
 
-Goals (issue 12): overhead at most 1.05 times bare on both storages, import at most 1.3
+Goals: overhead at most 1.05 times bare on both storages, import at most 1.3
 times, RSS at most 1.2 times.
 
     .venv/bin/python benchmarks/overhead_vs_dagster.py --latency-ms 50 --runs 15

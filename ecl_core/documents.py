@@ -63,8 +63,8 @@ def _problem(path: Path, problem: str) -> ValidationError:
 def read_document(path: Path) -> str:
     """The document's text (UTF-8), read as every user file is read (``read_user_file``).
 
-    The file itself must be a regular file with an allowed suffix, within 1 MB (issue 10,
-    defect 4). A symlink is refused, not followed, even to a regular file with an allowed
+    The file itself must be a regular file with an allowed suffix, within 1 MB. A
+    symlink is refused, not followed, even to a regular file with an allowed
     suffix: stricter than checking the link's resolved target, on purpose, so that one rule
     holds for every file a user names (``read_user_file``) and for the analyzer's tree
     (``scan_tree``). A FIFO, a device, a folder or an oversized file is refused from

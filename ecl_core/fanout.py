@@ -2,7 +2,7 @@
 
 Mapped LLM work (a document's sections, a plan's phases) waits on the network, not the CPU,
 so threads overlap it in one process: 50 calls of 1 s each take ceil(50 / N) s instead of
-50 s (issue 12; the figures that chose threads over step processes are in dagster-notes.md).
+50 s (the figures that chose threads over step processes are in docs/design.md).
 Each item runs in a copy of the caller's context variables (log bindings, the journal
 scope), so what an item binds stays its own. One item's failure never stops the others:
 every outcome comes back, in the items' order, for the caller to report.

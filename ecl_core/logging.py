@@ -1,6 +1,6 @@
 """structlog configuration, once per process, with secret redaction.
 
-Console renderer on a TTY, JSON lines otherwise (architecture.md, Observability).
+Console renderer on a TTY, JSON lines otherwise (docs/design.md, Observability).
 Context such as ``run_id``, ``job_name``, ``step_key`` is bound through
 ``structlog.contextvars`` by the caller. Any value registered with
 ``register_secret``, and the value of every environment variable whose name says it

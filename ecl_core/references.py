@@ -4,7 +4,7 @@ A reference is imported only from an allowed module: ECL's own packages (``ecl_c
 ``ecl_dagster``) and the module prefixes listed in ``ECL_ALLOWED_MODULES`` (comma-separated;
 a prefix allows the module itself and its submodules, so ``acme`` allows ``acme`` and
 ``acme.steps`` but not ``acme_evil``). The check comes before the import, so a workflow file
-cannot make ECL import, and so run, any other module (issue 10).
+cannot make ECL import, and so run, any other module.
 """
 
 import importlib

@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 MAX_DRAFT_CHARS = 2000
-"""A draft holds at most this many characters (issue 2's rule)."""
+"""A draft holds at most this many characters: a short piece a person reads at once."""
 
 Decision = Literal["pass", "revise"]
 CacheTTL = Literal["5m", "1h"]

@@ -41,7 +41,7 @@ REVIEW_TAGS = (REVIEW_STATE_TAG, REVIEW_ID_TAG)
 
 def review_book(instance: dg.DagsterInstance) -> "ReviewBook":
     """The reviews of ``instance``, in ECL's database (``ecl_db_url``)."""
-    # Imported on first use: SQLAlchemy costs about 0.12 s to import (dagster-notes.md), and
+    # Imported on first use: SQLAlchemy costs about 0.12 s to import (docs/design.md), and
     # loading the definitions must not pay it.
     from ecl_core.review.book import ReviewBook
 

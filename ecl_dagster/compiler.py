@@ -12,7 +12,7 @@ One op per step occurrence, named by the step id:
   item a dynamic output (mapping keys ``<field>_<k>``); a step depending on it fans in
   the collected outputs;
 * a revision loop is unrolled to its bound the way the critique-revise design does it
-  (architecture.md): validator ops ``<validator>_0`` .. ``<validator>_<n>`` and reviser
+  (docs/design.md): validator ops ``<validator>_0`` .. ``<validator>_<n>`` and reviser
   ops ``<reviser>_1`` .. ``<reviser>_<n>``; each validator emits the critiqued draft on
   ``revise`` (a dynamic output with zero or one item) or on ``done``; the steps after the
   loop fan in the one ``done`` output produced::
@@ -180,7 +180,7 @@ def build_job(
     """Compile ``workflow`` into a job named by its id (see the module docstring).
 
     The in-process executor is the default: a step in its own process costs about 1.4 s
-    (dagster-notes.md); a deployment may pass ``dg.multiprocess_executor``, and the
+    (docs/design.md); a deployment may pass ``dg.multiprocess_executor``, and the
     LLM-response journal keeps calls exactly-once either way. LLM ops claim the
     ``LLM_POOL`` pool only under an executor that runs several steps at once. The job
     carries ``RUN_RETRY_TAGS`` and the tag ``ecl/workflow``.

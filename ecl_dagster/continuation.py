@@ -7,7 +7,7 @@ offers this to Python only as ``execute_job(..., ReexecutionOptions(step_selecti
 which executes in the caller's process; a sensor must not, so the run is created here the
 way ``execute_job`` plans it and then submitted to the instance's run queue, where the
 daemon launches it like any other run (pools, run retries and monitoring apply). This uses
-two Dagster internals, pinned with dagster 1.13.27 (dagster-notes.md): the re-execution
+two Dagster internals, pinned with dagster 1.13.27 (docs/design.md): the re-execution
 planner and ``execute_run``.
 
 A queued continuation needs the parent's code-location origin, which every run launched

@@ -4,7 +4,7 @@ Its jobs are the workflow files (``ecl_dagster.jobs``); the topic-request sensor
 ``critique_revise`` runs, so it is defined only when that workflow is; the review sensor
 resumes runs whose review a person answered. Its assets are the
 Codebase Migration Analyzer (``ecl_dagster.assets``), materialized in process like the
-jobs (a step in its own process costs about 1.4 s, dagster-notes.md), and each workflow's
+jobs (a step in its own process costs about 1.4 s, docs/design.md), and each workflow's
 accepted result (``ecl_dagster.workflow_assets``), recorded by its final step.
 """
 

@@ -1,4 +1,4 @@
-"""Where ECL's own tables live for a Dagster instance (architecture.md, Storage)."""
+"""Where ECL's own tables live for a Dagster instance (docs/design.md, Storage)."""
 
 from pathlib import Path
 

@@ -9,7 +9,7 @@ job in the caller's process: ``ecl run --wait`` on an embedded instance with no 
 A submission needs the code location's remote job, from a workspace
 (``open_workspace``): the deployment's ``workspace.yaml`` (the local stack writes one into
 DAGSTER_HOME), else the project's. Two Dagster internals are used, pinned with dagster
-1.13.27 (dagster-notes.md): the body of ``dagster job launch`` (``_create_run``) and
+1.13.27 (docs/design.md): the body of ``dagster job launch`` (``_create_run``) and
 ``WorkspaceProcessContext``.
 """
 

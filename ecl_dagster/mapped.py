@@ -4,7 +4,7 @@ A ``for_each`` step runs once per item of a list field of its dependency's outpu
 document's sections). The items run in one op, up to ``max_concurrent_calls`` of the LLM
 resource at once (``ecl_core.fanout``), not as one Dagster step each: the in-process
 executor runs steps one at a time, and a step process per item costs more than the call
-(issue 12; the measurements are in dagster-notes.md). What a person saw of mapped steps
+(the measurements are in docs/design.md). What a person saw of mapped steps
 stays visible:
 
 * each item is a dynamic output ``result`` with mapping key ``<field>_<k>`` (k from 1), its

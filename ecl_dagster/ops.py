@@ -43,7 +43,7 @@ LLM_POOL = "anthropic"
 """Concurrency pool of the LLM ops of a job whose executor runs several steps at once (the
 multiprocess executor); its limit is set in dagster.yaml. An in-process run executes one
 step at a time, so there the pool would limit nothing that ``max_concurrent_runs`` does not,
-and claiming its slot cost about 40 ms a step on Postgres (dagster-notes.md): in-process
+and claiming its slot cost about 40 ms a step on Postgres (docs/design.md): in-process
 jobs leave it out, and the rate limiter paces their calls."""
 
 

@@ -1,7 +1,7 @@
 """Runs whose process is gone: a ``dagster job execute`` killed with SIGKILL stays STARTED.
 
 Runs launched through the queue are watched by Dagster's run monitoring; a run executed
-by a CLI process in the foreground is not (dagster-notes.md). Dagster records the pid of
+by a CLI process in the foreground is not (docs/design.md). Dagster records the pid of
 the process that executes a run's steps in an engine event, but not its host, so ECL's
 LLM resource tags the run with its host (``ecl/worker_host``) when it sets up. A run is
 orphaned when it is STARTING or STARTED, its host is this host, and that pid is not alive.

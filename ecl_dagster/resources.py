@@ -45,7 +45,7 @@ def _limit(resource: "LLMResource", field: str) -> int:
 
     Read at setup, not bound in the definitions: run config for a resource replaces every
     value bound in Python, so a bound limit would vanish from any run that configures the
-    LLM (dagster-notes.md). A run may tighten the deployment's limit, never loosen it.
+    LLM (docs/design.md). A run may tighten the deployment's limit, never loosen it.
 
     Raises:
         ValidationError: The variable is not a whole number from 0 to the field's maximum.

@@ -204,7 +204,7 @@ def resolve_run_id(instance: dg.DagsterInstance, given: str) -> str:
     if instance.has_run(prefix):
         return prefix
     # Dagster's RunsFilter matches whole ids only; a prefix is one LIKE on the runs table
-    # (SqlRunStorage, both SQLite and Postgres; dagster-notes.md).
+    # (SqlRunStorage, both SQLite and Postgres; docs/design.md).
     query = RunsTable.select().with_only_columns(RunsTable.c.run_id).where(
         RunsTable.c.run_id.like(f"{prefix}%")
     ).limit(2)
@@ -306,7 +306,7 @@ def _failure_text(event: dg.DagsterEvent) -> str:
     """A step failure's description; after exhausted retries, also the error that caused it.
 
     When a step's RetryPolicy runs out, Dagster's failure says only "Exceeded max_retries of
-    N"; the error of the last attempt is its cause (dagster-notes.md).
+    N"; the error of the last attempt is its cause (docs/design.md).
     """
     data = event.step_failure_data
     if data.user_failure_data and data.user_failure_data.description:

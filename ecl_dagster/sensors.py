@@ -42,7 +42,7 @@ def topic_request_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     ``budget_usd`` if the run has a budget: run tags) or plain text (the topic).
     Its run key is the file name and a hash of its content, so the daemon starts one
     run per request. Once that run exists the file moves to ``done/``. A file that cannot
-    be read for any reason, malformed or not (issue 10, defect 3), moves to ``failed/``
+    be read for any reason, malformed or not, moves to ``failed/``
     with ``<name>.reason.txt`` and starts nothing; a file that cannot be moved is logged
     and left in place. Either way the tick goes on with the others.
     """

@@ -2,7 +2,7 @@
 
 ``run_step`` binds the step to log lines, journals its LLM calls under the run's lineage,
 and turns errors that a retry cannot fix into ``dg.Failure(allow_retries=False)``
-(style.md): permanent LLM errors, invalid input or output, configuration errors,
+(docs/design.md): permanent LLM errors, invalid input or output, configuration errors,
 MaxRevisionsExceeded, and a review's rejection or timeout. ``ReviewPending`` propagates
 for the op to end the run awaiting review (``ecl_dagster.awaiting``). Transient errors
 and an open circuit breaker propagate, so the op's ``RetryPolicy`` (from the step's own,
@@ -116,11 +116,11 @@ def llm_scope(context: dg.OpExecutionContext, *, lineage: str, step_key: str) ->
 
     An exception that is neither an ECL error nor Dagster's own leaves the scope as a
     ``dg.Failure`` that the op's RetryPolicy may retry, its text redacted and its cause
-    dropped, so that no error text reaches Dagster unredacted (issue 10, defect 5).
+    dropped, so that no error text reaches Dagster unredacted.
 
     The interrupt by which Dagster stops a run being cancelled leaves it as a final
     ``dg.Failure``: Dagster would otherwise honour the op's RetryPolicy and run the step
-    again (dagster-notes.md), and the run, CANCELING, ends CANCELED once its steps end.
+    again (docs/design.md), and the run, CANCELING, ends CANCELED once its steps end.
     Any other interrupt is Dagster's to handle.
     """
     # A run the HTTP API started carries its request's id: its log lines carry it too.

@@ -56,7 +56,7 @@ def partition_lineage_key(partition_key: str) -> str:
 
 def usage_ledger(instance: dg.DagsterInstance) -> "UsageLedger":
     """The usage ledger in ``instance``'s ECL database."""
-    # Imported on first use: SQLAlchemy costs about 0.12 s to import (dagster-notes.md), and
+    # Imported on first use: SQLAlchemy costs about 0.12 s to import (docs/design.md), and
     # loading the definitions must not pay it.
     from ecl_core.usage.ledger import UsageLedger
 

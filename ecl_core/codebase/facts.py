@@ -106,7 +106,7 @@ def is_test_file(path: str) -> bool:
 
 def is_source_file(path: str) -> bool:
     """Whether lizard reads ``path``: a programming language, not data or prose."""
-    import lizard  # about 60 ms to import: only when a tree is measured (dagster-notes.md)
+    import lizard  # about 60 ms to import: only when a tree is measured (docs/design.md)
 
     return lizard.get_reader_for(path) is not None
 

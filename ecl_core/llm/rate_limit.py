@@ -1,6 +1,6 @@
 """The rate limiter: every process and run of an instance paces itself under the API's limits.
 
-A call waits for capacity instead of meeting a 429 (issue 12). Limits are per provider and
+A call waits for capacity instead of meeting a 429. Limits are per provider and
 model, per minute, shared through ECL's database by every process and thread:
 
 * requests per minute (weight 1 per call);

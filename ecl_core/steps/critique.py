@@ -56,7 +56,7 @@ def parse_critique(text: str) -> Critique:
     the same decision, compared case-insensitively; the last of them gives the critique
     and feedback. A reply whose decisions disagree, such as a quoted
     ``{"decision": "pass"}`` before the critic's own ``revise``, is unreadable, never a
-    pass: the critique step then sends its one repair request (issue 10, defect 1).
+    pass: the critique step then sends its one repair request.
 
     Raises:
         ValidationError: No JSON object, none with a valid ``decision``, or decisions that

@@ -3,7 +3,7 @@
 Every LLM document asset runs ``ecl_core.migration.refine`` with its calls journaled under
 the partition (``migration:<key>``) and the asset (``<asset>`` or ``<asset>/<part>``), so a
 re-materialization or a re-execution from failure never pays a completed call twice. Its
-quality gates are asset checks evaluated in the same step (architecture.md, style.md):
+quality gates are asset checks evaluated in the same step (docs/design.md):
 
 * ``required_sections`` (blocking): every required section is present and has content;
 * ``cited_paths_exist`` (blocking): every path the document cites exists in the tree;

@@ -1,6 +1,6 @@
 """``ecl reexecute RUN [--all]``: re-execute a run, from failure by default.
 
-Dagster has no CLI command that re-executes a run (dagster-notes.md), so ECL has one. A run
+Dagster has no CLI command that re-executes a run (docs/design.md), so ECL has one. A run
 launched through a code location (the queue, the UI, ``ecl run``) is re-executed through
 the run queue when a daemon runs (``launching.reexecute_queued``, the UI's way) and followed
 to its end. Any other run (``dagster job execute``, ``ecl run --wait`` without a daemon), or

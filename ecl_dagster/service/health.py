@@ -4,7 +4,7 @@ Ready means: the instance's storage answers a query, the code location is loaded
 every shared circuit breaker's state is read from ECL's database. It answers 503 when the
 storage or the code location fails (the API cannot start or read runs), and 200 with
 status ``degraded`` while a breaker is open or half-open: runs are still accepted, and
-their LLM calls fail fast until the breaker lets a trial call through (architecture.md,
+their LLM calls fail fast until the breaker lets a trial call through (docs/design.md,
 Resilience).
 """
 

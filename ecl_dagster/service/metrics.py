@@ -41,7 +41,7 @@ class EclCollector(Collector):
 
     def _run_counts(self) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
         # One GROUP BY on the run storage (SqlRunStorage, SQLite and Postgres alike;
-        # dagster-notes.md): RunsFilter can count only one state and job at a time.
+        # docs/design.md): RunsFilter can count only one state and job at a time.
         runs = RunsTable.c
         tags = RunTagsTable.c
         by_state = sa.select(runs.pipeline_name, runs.status, sa.func.count()).group_by(

@@ -1,4 +1,4 @@
-"""read_document reads only a regular file it is given (issue 10, defect 4), without Dagster.
+"""read_document reads only a regular file it is given, without Dagster.
 
 A symlink is refused, not followed, whatever it points at (one rule for every user file);
 a FIFO, a folder or an oversized file is refused from ``lstat``, before anything is opened,

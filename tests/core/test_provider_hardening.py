@@ -1,7 +1,7 @@
 """Every failure of a call is an ECL error, redacted, and counted by the breaker only when
 it says something about the API: the providers as ``build_provider`` assembles them, over a
 real socket to the local Messages API server, with the breaker's state in a shared SQLite
-store as every run of an instance shares it (issue 10, defects 1, 5, 6 and 7)."""
+store as every run of an instance shares it."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""A workflow file cannot run code by naming a module, nor hide a repeated key (issue 10)."""
+"""A workflow file cannot run code by naming a module, nor hide a repeated key."""
 
 import sys
 from pathlib import Path

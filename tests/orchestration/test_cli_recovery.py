@@ -1,4 +1,4 @@
-"""``ecl`` recovers a run whose ``dagster job execute`` process was killed (issue 10, defect 8).
+"""``ecl`` recovers a run whose ``dagster job execute`` process was killed.
 
 Such a run stays STARTED for ever: nothing watches a run executed in a CLI's foreground.
 ``ecl status`` says its worker is gone, and ``ecl reexecute`` marks it failed and

@@ -57,7 +57,7 @@ def test_dagster_job_execute_runs_the_example_offline(tmp_path, monkeypatch):
 
 RUN_TIME_ONLY = ("anthropic", "openai", "structlog", "rich", "pygments", "pathspec", "sqlalchemy",
                  "fastapi", "uvicorn", "prometheus_client")
-"""Packages only a run, a log line, a scan or the API server needs (issue 12, start-up)."""
+"""Packages only a run, a log line, a scan or the API server needs."""
 
 
 def test_loading_the_definitions_imports_nothing_only_a_run_needs():
@@ -75,7 +75,7 @@ def test_loading_the_definitions_imports_nothing_only_a_run_needs():
 
 
 def test_an_offline_run_never_imports_the_anthropic_sdk(tmp_path):
-    """The SDK costs about 1.4 s to import; only the anthropic provider needs it (issue 12)."""
+    """The SDK costs about 1.4 s to import; only the anthropic provider needs it."""
     script = (
         "import sys, dagster as dg\n"
         "from ecl_dagster.definitions import defs\n"

@@ -1,4 +1,4 @@
-"""critique_revise on an OpenAI-compatible server (issue 12): the same loop, retries and
+"""critique_revise on an OpenAI-compatible server: the same loop, retries and
 classes of error as on the Messages API, over a local chat completions server."""
 
 from jobrun import failure_metadata, failure_text, output_metadata, run_job, step_failure

@@ -1,4 +1,4 @@
-"""The local stack's banner names the inboxes its sensors read (issue 10)."""
+"""The local stack's banner names the inboxes its sensors read."""
 
 from pathlib import Path
 

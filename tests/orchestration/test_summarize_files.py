@@ -1,4 +1,4 @@
-"""summarize_document reads only the regular file it is given (issue 10, defect 4).
+"""summarize_document reads only the regular file it is given.
 
 A symlink is refused rather than followed, and a FIFO or a folder is refused before anything
 is opened, so the run ends with an error that names ``path`` and the rule, no request reaches
