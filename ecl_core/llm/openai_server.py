@@ -1,7 +1,7 @@
 """What an OpenAI-compatible server says of its model: the context window, and token counts.
 
 Chat completions has no standard way to ask either, so each server's own endpoint is tried,
-once per process and server, and the first that answers is kept:
+once per ``ServerProbe`` (a provider, so once a run), and the first that answers is kept:
 
 * context window: llama.cpp's ``llama-server`` reports ``n_ctx`` at ``GET /props``; vLLM
   reports ``max_model_len`` for each model at ``GET /v1/models``;
