@@ -20,7 +20,9 @@ import dagster as dg
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging
 from ecl_core.loop import LoopState, next_action
-from ecl_core.steps import critique, generate, revise
+from ecl_core.steps.critique import critique
+from ecl_core.steps.generate import generate
+from ecl_core.steps.revise import revise
 from ecl_dagster.definitions import defs
 
 TOPIC = "Why durable execution matters for long-running LLM workflows"

@@ -1,7 +1,7 @@
 """ECL's own small tables (breaker state, LLM-response journal), by any SQLAlchemy URL.
 
 They live beside the Dagster instance's storage: a SQLite file in the embedded default,
-the instance's Postgres database in production (docs/design.md, Storage). Tables are
+the instance's Postgres database in production (docs/architecture.md, Storage). Tables are
 created on first use (each table module registers on import, so a table is created the
 first time an engine is asked for after its module is imported); one engine is kept per URL
 and process.
@@ -26,7 +26,7 @@ def engine(url: str) -> sa.Engine:
     """The process's engine for ``url``, with ECL's tables created.
 
     Postgres URLs should name the driver (``postgresql+psycopg2://``): SQLAlchemy 2.1
-    maps a bare ``postgresql://`` to psycopg 3 (docs/design.md).
+    maps a bare ``postgresql://`` to psycopg 3 (docs/dagster-notes.md).
     """
     with _lock:
         if url not in _engines:

@@ -205,7 +205,7 @@ class ValidationError(ECLError):
 
 
 class MaxRevisionsExceeded(ECLError):
-    """No critique passed after ``attempts`` revisions (the cap is 3, docs/design.md).
+    """No critique passed after ``attempts`` revisions (the cap is 3, docs/architecture.md).
 
     Args:
         attempts: How many revisions were made before giving up.
@@ -247,7 +247,7 @@ class ReviewPending(ECLError):
     """A review step has no answer yet, so the step stops here; not a failure.
 
     The engine records the wait (``ecl_core.review``) and ends the run without holding a
-    process; an answer resumes it from this step (docs/design.md, "a review step is a
+    process; an answer resumes it from this step (docs/architecture.md, "a review step is a
     promise").
 
     Args:

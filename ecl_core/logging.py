@@ -1,6 +1,8 @@
 """structlog configuration, once per process, with secret redaction.
 
-Console renderer on a TTY, JSON lines otherwise (docs/design.md, Observability).
+Human lines (structlog's console renderer) when a person reads the terminal, JSON lines
+otherwise (``console_wanted``: ``ECL_LOG_FORMAT=console|json``, else whether standard error
+is a TTY).
 Context such as ``run_id``, ``job_name``, ``step_key`` is bound through
 ``structlog.contextvars`` by the caller. Any value registered with
 ``register_secret``, and the value of every environment variable whose name says it
@@ -26,9 +28,11 @@ if TYPE_CHECKING:
     import structlog
 
 __all__ = [
+    "LOG_FORMAT_VARIABLE",
     "REDACTED",
     "bound_contextvars",
     "configure_logging",
+    "console_wanted",
     "get_logger",
     "redact",
     "register_secret",
@@ -36,6 +40,8 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
+LOG_FORMAT_VARIABLE = "ECL_LOG_FORMAT"
+"""``console`` (human lines, progress bars) or ``json`` (JSON lines); unset: by the TTY."""
 _SENSITIVE_KEYS = frozenset({"api_key", "authorization", "x-api-key", "password", "token"})
 _MIN_SECRET_CHARS = 8
 _SECRET_VARIABLE = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL", re.IGNORECASE)
@@ -92,6 +98,19 @@ def _stderr_logger(*_args: Any) -> "structlog.PrintLogger":
     return structlog.PrintLogger(file=sys.stderr)
 
 
+def console_wanted() -> bool:
+    """Whether a person reads this process's terminal.
+
+    ``ECL_LOG_FORMAT`` decides when set; else whether standard error is a TTY. The ``ecl``
+    command and ``scripts/run.sh`` set it from their own terminal, because Dagster hands a
+    step's standard error to a pipe (its captured logs), where a step cannot tell.
+    """
+    chosen = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower()
+    if chosen in {"console", "json"}:
+        return chosen == "console"
+    return sys.stderr.isatty()
+
+
 def configure_logging(level: str | None = None, *, force: bool = False) -> None:
     """Configure structlog for this process, unless it already is; ``force`` overrides that.
 
@@ -111,7 +130,7 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
         name = (level or os.environ.get("ECL_LOG_LEVEL") or "INFO").upper()
         renderer: Any = (
             structlog.dev.ConsoleRenderer(colors=False)
-            if sys.stderr.isatty()
+            if console_wanted()
             else structlog.processors.JSONRenderer()
         )
         structlog.configure(

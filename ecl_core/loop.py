@@ -3,7 +3,7 @@
 A run starts from a ``Brief`` (topic and revision cap). After each critique,
 ``next_action`` says whether the draft is accepted, revised again, or the loop gives
 up because the cap is reached (``MaxRevisionsExceeded``). The cap is at most 3
-revisions (docs/design.md), so a run makes at most 8 LLM calls.
+revisions (docs/architecture.md), so a run makes at most 8 LLM calls.
 """
 
 import re

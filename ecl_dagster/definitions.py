@@ -1,45 +1,35 @@
-"""The single ``Definitions`` object of the ECL code location.
+"""The single ``Definitions`` object of the ECL code location, merged from its domains.
 
-Its jobs are the workflow files (``ecl_dagster.jobs``); the topic-request sensor starts
-``critique_revise`` runs, so it is defined only when that workflow is; the review sensor
-resumes runs whose review a person answered. Its assets are the
-Codebase Migration Analyzer (``ecl_dagster.assets``), materialized in process like the
-jobs (a step in its own process costs about 1.4 s, docs/design.md), and each workflow's
-accepted result (``ecl_dagster.workflow_assets``), recorded by its final step.
+- workflows (``ecl_dagster.workflows``): a job per workflow file, and each workflow's
+  accepted result as an asset of the Catalog, recorded by its final step;
+- analyzer (``ecl_dagster.analyzer``): the Codebase Migration Analyzer's asset graph, its
+  job and its request sensor;
+- review (``ecl_dagster.review``): the sensor that resumes runs whose review a person answered;
+- triggers (``ecl_dagster.triggers``): the topic inbox and the failed-run sensors;
+- and what they share: the LLM resource, step outputs as JSON files, and the in-process
+  executor (a step in its own process costs about 1.4 s, docs/dagster-notes.md).
 """
 
 import dagster as dg
 
-from ecl_dagster.assets import (
-    MIGRATION_ASSETS,
-    MigrationSettings,
-    migration_job,
-    migration_request_sensor,
-)
-from ecl_dagster.io_managers import JsonIOManager
-from ecl_dagster.jobs import workflow_jobs
+from ecl_dagster.analyzer import analyzer_defs
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.review_sensor import review_sensor
-from ecl_dagster.sensors import failed_run_usage, run_failure_alert, topic_request_sensor
-from ecl_dagster.workflow_assets import workflow_asset_specs
+from ecl_dagster.review.sensor import review_defs
+from ecl_dagster.storage.io_managers import JsonIOManager
+from ecl_dagster.triggers.sensors import trigger_defs
+from ecl_dagster.workflows.jobs import workflow_defs
 
-_jobs = workflow_jobs()
-_sensors: list[dg.SensorDefinition] = [
-    migration_request_sensor, review_sensor, run_failure_alert, failed_run_usage,
-]
-if "critique_revise" in {job.name for job in _jobs}:
-    _sensors.insert(0, topic_request_sensor)
+_workflows = workflow_defs()
 
-defs = dg.Definitions(
-    assets=[*MIGRATION_ASSETS, *workflow_asset_specs(_jobs)],
-    jobs=[*_jobs, migration_job],
-    sensors=_sensors,
-    resources={
-        "llm": LLMResource(),
-        "migration": MigrationSettings(),
-        "io_manager": JsonIOManager(),
-    },
-    executor=dg.in_process_executor,
+defs = dg.Definitions.merge(
+    _workflows,
+    analyzer_defs,
+    review_defs,
+    trigger_defs({job.name for job in _workflows.jobs or []}),
+    dg.Definitions(
+        resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
+        executor=dg.in_process_executor,
+    ),
 )
 
 

@@ -20,10 +20,10 @@ from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import configure_logging
 from ecl_core.types import CompletionRequest
-from ecl_dagster.budgets import run_budget
-from ecl_dagster.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
-from ecl_dagster.orphans import WORKER_HOST_TAG
-from ecl_dagster.usage import USAGE_TAGS, tag_run_usage, usage_tag_changes
+from ecl_dagster.usage.budgets import run_budget
+from ecl_dagster.storage.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
+from ecl_dagster.runs.orphans import WORKER_HOST_TAG
+from ecl_dagster.usage.tags import USAGE_TAGS, tag_run_usage, usage_tag_changes
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
 
@@ -45,7 +45,7 @@ def _limit(resource: "LLMResource", field: str) -> int:
 
     Read at setup, not bound in the definitions: run config for a resource replaces every
     value bound in Python, so a bound limit would vanish from any run that configures the
-    LLM (docs/design.md). A run may tighten the deployment's limit, never loosen it.
+    LLM (docs/dagster-notes.md). A run may tighten the deployment's limit, never loosen it.
 
     Raises:
         ValidationError: The variable is not a whole number from 0 to the field's maximum.
@@ -234,7 +234,7 @@ class LLMResource(dg.ConfigurableResource):
             self._run = _tag_at_setup(context.instance, context.run, provider)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """Tag the run with what its calls billed (``ecl_dagster.usage``), if it made any here.
+        """Tag the run with what its calls billed (``ecl_dagster.usage.tags``), if it made any here.
 
         Dagster tears a resource down as its scope ends, even when a step failed or the run
         was cancelled: the run under the in-process executor, a step under the multiprocess

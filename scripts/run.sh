@@ -12,6 +12,8 @@
 # `dg launch --job` executes the job in this process on the instance at DAGSTER_HOME, as
 # `dagster job execute -m ecl_dagster -j JOB` does (same code path; Dagster 1.13 marks that
 # command superseded by `dg launch`), and the job's final step logs the final draft.
+# On a terminal, log lines are for a person (ECL_LOG_FORMAT=console; set it to json for JSON
+# lines); the run ends with a summary block: run id, status, calls, tokens, cost, next steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -37,7 +39,7 @@ if [ -n "${ECL_PROVIDER:-}${ECL_MODEL:-}${ECL_CONTEXT_WINDOW_TOKENS:-}" ]; then
     esac
   done
   llm_file=$(mktemp "${TMPDIR:-/tmp}/ecl-llm.XXXXXX")
-  # Checked as every way in checks them (ecl_dagster.launching.llm_choice); exit 2 naming
+  # Checked as every way in checks them (ecl_dagster.runs.launching.llm_choice); exit 2 naming
   # the variable and the rule when one is refused.
   .venv/bin/python - "$llm_file" <<'PY'
 import json
@@ -45,7 +47,7 @@ import os
 import sys
 
 from ecl_core.errors import ValidationError
-from ecl_dagster.launching import llm_choice, with_llm_choice
+from ecl_dagster.runs.launching import llm_choice, with_llm_choice
 
 window = os.environ.get("ECL_CONTEXT_WINDOW_TOKENS") or None
 try:
@@ -65,4 +67,23 @@ PY
 fi
 # dg warns when the active virtual environment is not the project's .venv: this is it.
 export VIRTUAL_ENV="$PWD/.venv"
-.venv/bin/dg launch --job "$job" "${config[@]}"
+[ -t 2 ] && export ECL_LOG_FORMAT="${ECL_LOG_FORMAT:-console}"
+started=$(date +%s)
+status=0
+.venv/bin/dg launch --job "$job" "${config[@]}" || status=$?
+# The run dg launched: the newest of the job's runs, if it was created after we started.
+run_id=$(.venv/bin/python - "$job" "$started" <<'PY'
+import sys
+
+import dagster as dg
+
+with dg.DagsterInstance.get() as instance:
+    runs = instance.get_run_records(dg.RunsFilter(job_name=sys.argv[1]), limit=1)
+    if runs and runs[0].create_timestamp.timestamp() >= float(sys.argv[2]) - 1:
+        print(runs[0].dagster_run.run_id)
+PY
+)
+if [ -n "$run_id" ]; then
+  .venv/bin/ecl status "$run_id" --summary >&2 || true
+fi
+exit "$status"

@@ -1,4 +1,4 @@
-"""Reading a codebase safely and measuring it, with no LLM (docs/design.md).
+"""Reading a codebase safely and measuring it, with no LLM (docs/architecture.md).
 
 ``tree`` reads a tree (``scan_tree``), with ``ignores`` (git's ignore rules, folders never
 entered) and ``safe_read`` (opening files; ``read_user_file`` for the single files a

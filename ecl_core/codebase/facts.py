@@ -26,6 +26,7 @@ from ecl_core.codebase.lines import count_lines
 from ecl_core.codebase.manifests import Manifest, find_manifests
 from ecl_core.codebase.render import facts_markdown
 from ecl_core.codebase.tree import SkippedPath, SourceFile, SourceTree
+from ecl_core.progress import progress
 
 __all__ = [
     "TEST_FILE",
@@ -106,7 +107,7 @@ def is_test_file(path: str) -> bool:
 
 def is_source_file(path: str) -> bool:
     """Whether lizard reads ``path``: a programming language, not data or prose."""
-    import lizard  # about 60 ms to import: only when a tree is measured (docs/design.md)
+    import lizard  # about 60 ms to import: only when a tree is measured (docs/dagster-notes.md)
 
     return lizard.get_reader_for(path) is not None
 
@@ -140,20 +141,22 @@ def compute_facts(tree: SourceTree, *, top_functions: int = 15) -> CodebaseFacts
     test_files: list[str] = []
     test_lines = other_lines = 0
     entry_points: list[EntryPoint] = []
-    for file in tree.files:
-        lines = count_lines(file.path, file.text)
-        totals = by_language[lines.language]
-        for k, value in enumerate((1, lines.code, lines.comment, lines.blank)):
-            totals[k] += value
-        entry_points += find_entry_points(file.path, file.text)
-        if not is_source_file(file.path):
-            continue
-        functions += _functions(file)
-        if is_test_file(file.path):
-            test_files.append(file.path)
-            test_lines += lines.code
-        else:
-            other_lines += lines.code
+    with progress("measuring code", len(tree.files), unit="files") as ticker:
+        for file in tree.files:
+            ticker.tick()
+            lines = count_lines(file.path, file.text)
+            totals = by_language[lines.language]
+            for k, value in enumerate((1, lines.code, lines.comment, lines.blank)):
+                totals[k] += value
+            entry_points += find_entry_points(file.path, file.text)
+            if not is_source_file(file.path):
+                continue
+            functions += _functions(file)
+            if is_test_file(file.path):
+                test_files.append(file.path)
+                test_lines += lines.code
+            else:
+                other_lines += lines.code
     languages = sorted(
         (LanguageLines(language=name, files=t[0], code=t[1], comment=t[2], blank=t[3])
          for name, t in by_language.items()),

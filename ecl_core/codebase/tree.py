@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecl_core.codebase.ignores import SKIPPED_FOLDERS, GitIgnores, is_skipped_folder
 from ecl_core.codebase.safe_read import read_regular, read_user_file, refusal
 from ecl_core.errors import ValidationError
+from ecl_core.progress import Ticker, progress
 
 __all__ = [
     "BINARY_PROBE_BYTES",
@@ -121,8 +122,11 @@ def _special_kind(mode: int) -> str:
 class _Scan:
     """One walk of a tree: the files read, the skips, and the limits' running totals."""
 
-    def __init__(self, base: Path, limits: TreeLimits, field: str, message: str) -> None:
+    def __init__(
+        self, base: Path, limits: TreeLimits, field: str, message: str, ticker: Ticker
+    ) -> None:
         self.base = base
+        self.ticker = ticker
         self.limits = limits
         self.field = field
         self.message = message
@@ -189,6 +193,7 @@ class _Scan:
             ValidationError: The tree is past ``max_files`` or ``max_total_bytes``.
         """
         self.seen_files += 1
+        self.ticker.tick()
         if self.seen_files > self.limits.max_files:
             raise self.refusal(f"holds more than {self.limits.max_files:,} files "
                                f"(max_files); stopped at '{relative}'")
@@ -226,6 +231,7 @@ def scan_tree(
     """Read every text file under ``root`` by the rules of the module docstring.
 
     A root given as a symlink to a folder is resolved once; symlinks inside it are skipped.
+    The files found are counted as they are read (``ecl_core.progress``).
 
     Args:
         root: The folder to read.
@@ -247,8 +253,9 @@ def scan_tree(
         raise refusal(field, message, f"'{base}' does not exist")
     if not base.is_dir():
         raise refusal(field, message, f"'{base}' is not a folder")
-    scan = _Scan(base, limits, field, message)
-    scan.walk()
+    with progress(f"scanning {base.name or base}", unit="files") as ticker:
+        scan = _Scan(base, limits, field, message, ticker)
+        scan.walk()
     if not scan.files:
         raise refusal(field, message, f"'{base}' holds no text file to analyze")
     return SourceTree(

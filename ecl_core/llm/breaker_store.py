@@ -1,13 +1,13 @@
 """Circuit-breaker state in SQL, shared by every process of an instance.
 
 pybreaker keeps state in memory by default, which the multiprocess executor defeats:
-each step is a new process (docs/design.md). This storage keeps the state in two
+each step is a new process (docs/dagster-notes.md). This storage keeps the state in two
 small tables reachable through any SQLAlchemy URL: a SQLite file beside the embedded
 instance, the instance's Postgres database in production.
 
 Failures are counted within a sliding window: the counter is the number of failures
 recorded in the last ``window_s`` seconds, so "5 transient failures within 60 s"
-opens the breaker (docs/design.md, Resilience).
+opens the breaker (docs/architecture.md, Resilience).
 """
 
 import time

@@ -144,7 +144,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         if not api_key:
             raise ConfigError(f"provider 'anthropic' needs {API_KEY_ENV_VAR} to be set")
         register_secret(api_key)
-        # Imported here: the SDK costs about 1.4 s to import (docs/design.md), and a
+        # Imported here: the SDK costs about 1.4 s to import (docs/dagster-notes.md), and a
         # deployment on the offline or scripted provider never needs it.
         from ecl_core.llm.anthropic_provider import AnthropicProvider
 

@@ -1,6 +1,6 @@
 """Resilience as a provider that wraps a provider: tenacity retries inside a circuit breaker.
 
-From the inside out (docs/design.md, Resilience):
+From the inside out (docs/architecture.md, Resilience):
 
 1. Each attempt passes through a pybreaker circuit breaker. Only ``TransientLLMError``
    counts as a failure; when the breaker is open the attempt raises ``CircuitOpenError``
@@ -104,7 +104,7 @@ class SharedBreaker:
     """A circuit breaker whose state lives in SQL, usable from many threads at once.
 
     ``pybreaker.CircuitBreaker.call`` holds the breaker's lock for the whole call
-    (pybreaker 1.4), which would let one thread call at a time (docs/design.md). The
+    (pybreaker 1.4), which would let one thread call at a time (docs/dagster-notes.md). The
     state is in the SQL store, shared by processes anyway, so each thread gets a breaker
     of its own over that store, built on first use: threads behave as processes do.
 
@@ -160,7 +160,7 @@ def make_breaker(
 
     def build() -> pybreaker.CircuitBreaker:
         # The SQL store is imported with its first breaker: SQLAlchemy costs about 0.12 s
-        # to import (docs/design.md), and a process without ECL's database never needs it.
+        # to import (docs/dagster-notes.md), and a process without ECL's database never needs it.
         from ecl_core.llm.breaker_store import SQLBreakerStorage
 
         return pybreaker.CircuitBreaker(

@@ -3,5 +3,5 @@
 ``request`` (what to analyze), ``intake`` (the validated bundle), ``documents`` (the
 pydantic models of every document), ``refine`` (a document through ECL's critique-revise
 loop), ``grounding`` (required sections, cited paths), ``offline`` (documents from facts
-when no model is configured). ``ecl_dagster.assets`` makes them a Dagster asset graph.
+when no model is configured). ``ecl_dagster.analyzer`` makes them a Dagster asset graph.
 """

@@ -4,7 +4,7 @@ Where the provider takes a JSON schema (structured outputs), ``grounded_schema``
 citation field of a document (marked ``CITATION`` in ``ecl_core.migration.documents``) to an
 ``enum`` of the analyzed tree's files, so a model cannot cite a file that does not exist.
 Above ``CITATION_ENUM_MAX_PATHS`` files the schema keeps free strings. Either way the Dagster
-asset checks (``ecl_dagster.assets``) report the gates below: a document that cites a file the
+asset checks (``ecl_dagster.analyzer``) report the gates below: a document that cites a file the
 tree does not hold, or leaves a required section empty, fails its check.
 """
 

@@ -4,7 +4,7 @@ No model is involved. Each document is built from the measured facts of the tree
 numbers, real paths) and the documents before it, with templated prose that says it is
 offline, and returned as the JSON the prompt asks for; critiques of such documents pass
 when every required section has content, and ``revise_document`` returns the document.
-The inputs come as JSON in the request variable ``inputs`` (see ``ecl_dagster.assets``).
+The inputs come as JSON in the request variable ``inputs`` (see ``ecl_dagster.analyzer``).
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Reviews by a person: the durable promise a review step waits on (docs/design.md).
+"""Reviews by a person: the durable promise a review step waits on (docs/architecture.md).
 
 ``model`` says what a review and its answers are; ``book`` keeps them in ECL's database
 (imported only where reviews are stored, so that SQLAlchemy loads only when used). Nothing

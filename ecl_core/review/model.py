@@ -1,6 +1,6 @@
 """A review: what a person is asked to judge, their answer, and what the answer means.
 
-A review step asks once per run lineage and step (docs/design.md: "a review step is a
+A review step asks once per run lineage and step (docs/architecture.md: "a review step is a
 promise"). A loop's validator may be approved, sent back for revision with feedback, or
 rejected; at the loop's last level (``final``: no revision left) and as a gate between two
 steps it may be approved or rejected. Approve and revise become a

@@ -1,8 +1,6 @@
-"""The critique-revise steps: pure logic over a provider, with input and output validation."""
+"""ECL's built-in steps: each a pure function over a provider and the ``Step`` type that runs it.
 
-from ecl_core.steps.base import StepResult
-from ecl_core.steps.critique import critique, parse_critique
-from ecl_core.steps.generate import generate
-from ecl_core.steps.revise import revise
-
-__all__ = ["StepResult", "critique", "generate", "parse_critique", "revise"]
+``generate``, ``critique``, ``revise`` (and ``final_draft``), ``summarize`` (split, summarize a
+section, combine), ``review`` (``human_review``); ``base`` is what every call shares (repair
+requests, cut-off answers, the calls a step made); ``builtin.default_registry`` lists them.
+"""

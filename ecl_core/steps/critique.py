@@ -5,14 +5,18 @@ import re
 from typing import Any
 
 import pydantic
+from pydantic import BaseModel, ConfigDict
 
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
 from ecl_core.types import Critique, Draft
+from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
 
-__all__ = ["CRITIQUE_REPAIR", "critique", "json_objects", "parse_critique"]
+__all__ = [
+    "CRITIQUE_REPAIR", "CritiqueStep", "DraftInput", "critique", "json_objects", "parse_critique",
+]
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 CRITIQUE_REPAIR = (
@@ -121,3 +125,27 @@ def critique(
         what="critique", repair=CRITIQUE_REPAIR,
     )
     return recorder.result(verdict)
+
+
+class DraftInput(BaseModel):
+    """A draft to judge."""
+
+    model_config = ConfigDict(extra="ignore")
+    draft: Draft
+
+
+class CritiqueStep(Step[DraftInput, Critique]):
+    """Judge a draft: pass, or revise with feedback. The validator of a revision loop."""
+
+    type_name = "critique"
+    name = "Critique a draft"
+    input_model = DraftInput
+    output_model = Critique
+    retry_policy = LLM_RETRY_POLICY
+
+    def execute(self, context: StepContext, step_input: DraftInput) -> Critique:
+        """Call the provider with the ``critique`` prompt (one repair request if unreadable)."""
+        return context.record(critique(
+            context.provider, step_input.draft, max_tokens=context.max_tokens,
+            attempt=context.attempt,
+        ))

@@ -1,11 +1,14 @@
-"""The generate step: a first draft on a topic."""
+"""The generate step: a first draft on a topic (``generate``, and its step type)."""
+
+from pydantic import BaseModel, ConfigDict
 
 from ecl_core.llm.base import Provider
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, check_draft_text
 from ecl_core.types import Draft
+from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
 
-__all__ = ["generate"]
+__all__ = ["GenerateStep", "TopicInput", "generate"]
 
 
 def generate(
@@ -27,3 +30,27 @@ def generate(
     request = load_prompt("generate").request(max_tokens=max_tokens, topic=topic)
     text = check_draft_text(recorder.complete(request), "draft.text", max_tokens)
     return recorder.result(Draft(topic=topic, text=text, revision=0))
+
+
+class TopicInput(BaseModel):
+    """A topic to write about."""
+
+    model_config = ConfigDict(extra="ignore")
+    topic: str
+
+
+class GenerateStep(Step[TopicInput, Draft]):
+    """Write revision 0 of a draft on the topic."""
+
+    type_name = "generate"
+    name = "Generate a draft"
+    input_model = TopicInput
+    output_model = Draft
+    retry_policy = LLM_RETRY_POLICY
+
+    def execute(self, context: StepContext, step_input: TopicInput) -> Draft:
+        """Call the provider with the ``generate`` prompt."""
+        return context.record(generate(
+            context.provider, step_input.topic, max_tokens=context.max_tokens,
+            attempt=context.attempt,
+        ))

@@ -4,7 +4,7 @@ A workflow file (``workflows/<id>.yaml``)::
 
     id: critique_revise
     name: Critique and revise
-    input: ecl_core.workflow.builtin:CritiqueReviseInput
+    input: ecl_core.steps.builtin:CritiqueReviseInput
     steps:
       - {id: generate_draft, type: generate}
       - {id: critique_draft, type: critique, depends_on: [generate_draft]}
@@ -586,7 +586,7 @@ def entry_step(workflow: WorkflowDefinition) -> str:
     """The step that takes the workflow input as its run config.
 
     It is the first step in ``topological_order`` with no dependency that is not a loop's
-    reviser (``ecl_dagster.compiler`` gives it the input model as its config schema).
+    reviser (``ecl_dagster.workflows.compiler`` gives it the input model as its config schema).
 
     Raises:
         WorkflowValidationError: The edges have a cycle.

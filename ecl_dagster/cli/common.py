@@ -1,7 +1,7 @@
 """What every ``ecl`` command shares: the instance, ``--format``, run ids, refusals, JSON.
 
 This module imports no Dagster at load time: ``ecl --help`` and shell completion load only
-the command they need (``ecl_dagster.cli.lazy``).
+the command they need (``ecl_dagster.cli.LazyGroup``).
 """
 
 import json
@@ -15,12 +15,12 @@ import click
 from click.shell_completion import CompletionItem
 from pydantic import BaseModel
 
-from ecl_dagster.origin_tags import RESERVED_TAG_PREFIXES
+from ecl_dagster.runs.origin_tags import RESERVED_TAG_PREFIXES
 
 if TYPE_CHECKING:
     import dagster as dg
 
-    from ecl_dagster.run_views import UnknownRun
+    from ecl_dagster.runs.views import UnknownRun
 
 __all__ = [
     "FORMATS",
@@ -111,7 +111,7 @@ def format_option(function: F) -> F:
 
 
 LLM_OPTIONS = ("--provider", "--model", "--context-window-tokens")
-"""The options of ``llm_options``, in the order of ``ecl_dagster.llm_choice.LLM_CHOICE_FIELDS``."""
+"""The options of ``llm_options``, in the order of ``ecl_dagster.runs.llm_choice.LLM_CHOICE_FIELDS``."""
 
 
 def llm_options(function: F) -> F:
@@ -120,11 +120,11 @@ def llm_options(function: F) -> F:
     Each goes to the run config's ``resources.llm.config`` under its own name; one not given
     leaves the run config's value. The command receives ``provider``, ``model`` and
     ``context_window_tokens`` (None when not given); a provider outside
-    ``ecl_dagster.llm_choice.PROVIDERS`` or a window outside its range is refused by click (exit 2,
+    ``ecl_dagster.runs.llm_choice.PROVIDERS`` or a window outside its range is refused by click (exit 2,
     naming the option and the allowed values).
     """
     from ecl_core.bounds import LLM_SETTING_RANGES
-    from ecl_dagster.llm_choice import PROVIDERS
+    from ecl_dagster.runs.llm_choice import PROVIDERS
 
     window = LLM_SETTING_RANGES["context_window_tokens"]
     options = [
@@ -162,7 +162,7 @@ def echo_listing(fmt: str, models: Sequence[BaseModel], ids: Iterable[str],
 
 
 def echo_model(model: BaseModel) -> None:
-    """A run view (``ecl_dagster.run_views``) as JSON: exactly what the HTTP API returns."""
+    """A run view (``ecl_dagster.runs.views``) as JSON: exactly what the HTTP API returns."""
     echo_json(model.model_dump(mode="json"))
 
 
@@ -223,7 +223,7 @@ class RunId(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> str:
         """The full id of the one run ``value`` names."""
-        from ecl_dagster.run_views import UnknownRun, resolve_run_id
+        from ecl_dagster.runs.views import UnknownRun, resolve_run_id
 
         try:
             return resolve_run_id(instance(ctx), str(value))
@@ -237,7 +237,7 @@ class RunId(click.ParamType):
             return []
         import dagster as dg
 
-        from ecl_dagster.run_views import list_runs
+        from ecl_dagster.runs.views import list_runs
 
         try:
             with dg.DagsterInstance.get() as found:

@@ -11,7 +11,7 @@ import click
 
 from ecl_dagster.cli.common import echo_model, format_option, instance, parse_tags
 from ecl_dagster.cli.status import duration_text
-from ecl_dagster.run_views import RunSummary, list_runs
+from ecl_dagster.runs.views import RunSummary, list_runs
 
 __all__ = ["list_command", "show_summary", "summary_table"]
 

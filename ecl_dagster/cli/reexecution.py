@@ -1,6 +1,6 @@
 """``ecl reexecute RUN [--all]``: re-execute a run, from failure by default.
 
-Dagster has no CLI command that re-executes a run (docs/design.md), so ECL has one. A run
+Dagster has no CLI command that re-executes a run (docs/dagster-notes.md), so ECL has one. A run
 launched through a code location (the queue, the UI, ``ecl run``) is re-executed through
 the run queue when a daemon runs (``launching.reexecute_queued``, the UI's way) and followed
 to its end. Any other run (``dagster job execute``, ``ecl run --wait`` without a daemon), or
@@ -12,15 +12,15 @@ import click
 import dagster as dg
 
 from ecl_core.errors import ValidationError
-from ecl_dagster import launching
-from ecl_dagster.budgets import budget_tags
+from ecl_dagster.runs import launching
+from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.cli.common import RUN, Refused, format_option, instance, stdout_to_stderr
 from ecl_dagster.cli.run import follow_to_end
 from ecl_dagster.cli.status import exit_code, show_detail
-from ecl_dagster.continuation import inherited_tags
-from ecl_dagster.jobs import reconstructable_job
-from ecl_dagster.orphans import mark_orphan_failed, run_worker
-from ecl_dagster.run_views import run_detail
+from ecl_dagster.review.continuation import inherited_tags
+from ecl_dagster.workflows.jobs import reconstructable_job
+from ecl_dagster.runs.orphans import mark_orphan_failed, run_worker
+from ecl_dagster.runs.views import run_detail
 
 __all__ = ["reexecute", "reexecute_command"]
 
@@ -31,13 +31,13 @@ def reexecute(
 ) -> str:
     """Re-execute ``run_id`` in this process, from failure or every step; return the new run.
 
-    ``tags`` are added over the kept ones (a new budget: ``ecl_dagster.budgets.budget_tags``).
+    ``tags`` are added over the kept ones (a new budget: ``ecl_dagster.usage.budgets.budget_tags``).
 
     The new run keeps the parent's run config and tags (the partition of an asset run among
     them), as the UI's re-execution does; Python's ``execute_job`` would drop them. What is
     not kept is ``continuation.inherited_tags``'s rule (the worker host, review, API request
     and usage tags, and those Dagster leaves out of a retry). A run still STARTED whose
-    worker is gone from this host (``ecl_dagster.orphans``) is first marked failed, with the
+    worker is gone from this host (``ecl_dagster.runs.orphans``) is first marked failed, with the
     reason in its event log.
 
     Raises:

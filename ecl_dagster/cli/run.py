@@ -17,8 +17,8 @@ import dagster as dg
 import pydantic
 
 from ecl_core.errors import ValidationError
-from ecl_dagster import launching
-from ecl_dagster.budgets import budget_tags
+from ecl_dagster.runs import launching
+from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.cli.common import (
     LLM_OPTIONS,
     Refused,
@@ -30,10 +30,10 @@ from ecl_dagster.cli.common import (
 )
 from ecl_dagster.cli.listing import show_summary
 from ecl_dagster.cli.logs import follow, progress_line
-from ecl_dagster.cli.status import exit_code, show_detail
+from ecl_dagster.cli.status import exit_code, render_summary, show_detail
 from ecl_dagster.cli.workflows import complete_workflow, find
-from ecl_dagster.llm_choice import llm_choice, with_llm_choice
-from ecl_dagster.run_views import run_detail, run_summary
+from ecl_dagster.runs.llm_choice import llm_choice, with_llm_choice
+from ecl_dagster.runs.views import RunDetail, run_detail, run_summary
 
 __all__ = ["field_errors", "follow_to_end", "run"]
 
@@ -73,6 +73,13 @@ def follow_to_end(found: dg.DagsterInstance, run_id: str, fmt: str) -> None:
             click.echo(line, err=True)
 
     follow(found, run_id, show)
+
+
+def _show_end(detail: RunDetail, fmt: str) -> None:
+    """The run's status in ``fmt``; for a person, then the summary block on stderr."""
+    show_detail(detail, fmt)
+    if fmt == "table":
+        render_summary(detail, sys.stderr)
 
 
 @click.command()
@@ -129,7 +136,7 @@ def run(ctx: click.Context, workflow_id: str, input_text: str | None,
                    err=True)
         detail = run_detail(found, launching.execute_here(found, workflow.id, run_config,
                                                           run_tags))
-        show_detail(detail, fmt)
+        _show_end(detail, fmt)
         ctx.exit(exit_code(detail))
     try:
         with stdout_to_stderr(), launching.open_workspace(found) as workspace:
@@ -145,5 +152,5 @@ def run(ctx: click.Context, workflow_id: str, input_text: str | None,
         return
     follow_to_end(found, submitted.run_id, fmt)
     detail = run_detail(found, submitted.run_id)
-    show_detail(detail, fmt)
+    _show_end(detail, fmt)
     ctx.exit(exit_code(detail))

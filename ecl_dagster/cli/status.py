@@ -1,9 +1,12 @@
-"""``ecl status RUN [--watch]``: a run's state, steps, revisions, usage, and result or errors.
+"""``ecl status RUN [--watch] [--summary]``: a run's state, steps, usage, and result or errors.
 
 The text is a rendering of ``run_views.RunDetail``, the model ``--format json`` prints and
-the HTTP API returns, so the three never disagree.
+the HTTP API returns, so the three never disagree. ``render_summary`` is the block that
+``ecl run --wait``, ``ecl analyze`` and ``scripts/run.sh`` end with: run id, status, calls,
+tokens, cost, where the result is, and what to run next.
 """
 
+import os
 import sys
 import time
 from collections import Counter
@@ -12,14 +15,17 @@ from typing import TextIO
 import click
 import dagster as dg
 
-from ecl_dagster.assets.sensor import MIGRATION_JOB
+from ecl_dagster.analyzer.sensor import MIGRATION_JOB
 from ecl_dagster.cli.common import RUN, echo_model, format_option, instance
-from ecl_dagster.run_views import RunDetail, UnknownRun, UsageView, run_detail
+from ecl_dagster.runs.views import RunDetail, UnknownRun, UsageView, run_detail
 
-__all__ = ["ENDED", "duration_text", "exit_code", "render_status", "run_status", "show_detail",
-           "status"]
+__all__ = ["ENDED", "UI_URL_VARIABLE", "duration_text", "exit_code", "render_status",
+           "render_summary", "run_status", "show_detail", "status"]
 
 WATCH_EVERY_S = 1.0
+UI_URL_VARIABLE = "ECL_UI_URL"
+"""Where the Dagster UI is, for the next steps a summary gives (default ``dg dev``'s)."""
+_DEFAULT_UI_URL = "http://127.0.0.1:3000"
 ENDED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 """The states of a run that has ended (Dagster's finished statuses)."""
 
@@ -90,6 +96,49 @@ def render_status(detail: RunDetail, out: TextIO) -> None:
         out.write(f"final draft:\n{detail.final_output}\n")
 
 
+def _cost_text(usage: UsageView) -> str:
+    if usage.cost_usd is None:
+        return f"unknown ({usage.unpriced_calls} calls of a model without a price)"
+    return f"{usage.cost_usd} USD"
+
+
+def render_summary(detail: RunDetail, out: TextIO, *, deliverables: str | None = None) -> None:
+    """Write the summary block of a finished run: what it did, and what to run next.
+
+    Args:
+        detail: The run.
+        out: Where to write.
+        deliverables: The analyzer's deliverables folder, when the run wrote one.
+    """
+    usage = detail.usage
+    short = detail.run_id[:8]
+    ui = os.environ.get(UI_URL_VARIABLE, _DEFAULT_UI_URL).rstrip("/")
+    rows = [
+        ("run", f"{detail.run_id} ({detail.workflow})"),
+        ("status", f"{detail.state} in {duration_text(detail.duration_s)}"),
+        ("calls", f"{usage.calls} LLM calls ({usage.journaled_calls} from the journal)"),
+        ("tokens", f"{usage.total_tokens:,} (input {usage.input_tokens:,}, "
+                   f"output {usage.output_tokens:,})"),
+        ("cost", _cost_text(usage)),
+    ]
+    if deliverables is not None:
+        rows.append(("result", f"deliverables in {deliverables}"))
+    elif detail.final_output is not None:
+        rows.append(("result", "the final draft, above (`ecl status " + short + "` prints it)"))
+    next_steps = [f"ecl status {short}", f"ecl logs {short}"]
+    if detail.review_state == "awaiting":
+        next_steps.insert(0, f"ecl review show {detail.review_id or '?'}")
+    elif detail.state == "FAILURE":
+        next_steps.insert(0, f"ecl reexecute {short}   (from failure)")
+    next_steps.append(f"the UI: dg dev, then {ui}/runs/{detail.run_id}")
+    rows += [("next", step) for step in next_steps]
+    out.write("\n--- summary " + "-" * 48 + "\n")
+    previous = ""
+    for name, text in rows:
+        out.write(f"{name if name != previous else '':<8}{text}\n")
+        previous = name
+
+
 def run_status(instance: dg.DagsterInstance, run_id: str, out: TextIO) -> bool:
     """Write a run's status for a person (``render_status``); return whether it succeeded.
 
@@ -151,9 +200,11 @@ def _watch(found: dg.DagsterInstance, run_id: str, fmt: str) -> RunDetail:
 @click.argument("run_id", metavar="RUN", type=RUN)
 @click.option("--watch", is_flag=True,
               help="Print it again on every change until the run ends (JSON: one per line).")
+@click.option("--summary", is_flag=True,
+              help="Print only the summary block: calls, tokens, cost, result, next commands.")
 @format_option
 @click.pass_context
-def status(ctx: click.Context, run_id: str, watch: bool, fmt: str) -> None:
+def status(ctx: click.Context, run_id: str, watch: bool, summary: bool, fmt: str) -> None:
     """Show a run's state, steps, revisions, provider, tokens, duration and result.
 
     Exits 0 when the run succeeded (or awaits a review), 1 when it did not or is still going.
@@ -161,6 +212,8 @@ def status(ctx: click.Context, run_id: str, watch: bool, fmt: str) -> None:
     """
     found = instance(ctx)
     detail = _watch(found, run_id, fmt) if watch else run_detail(found, run_id)
-    if not watch:
+    if summary and fmt == "table":
+        render_summary(detail, sys.stdout)
+    elif not watch:
         show_detail(detail, fmt)
     ctx.exit(exit_code(detail))

@@ -1,7 +1,7 @@
 """``ecl workflows list|show``: the workflows of the workflows folder (no DAGSTER_HOME needed).
 
 ``--format json`` prints what the HTTP API's ``GET /definitions`` and
-``GET /definitions/{id}`` return (``ecl_dagster.workflow_views``).
+``GET /definitions/{id}`` return (``ecl_dagster.workflows.views``).
 """
 
 import sys
@@ -10,7 +10,7 @@ from typing import TextIO
 import click
 from click.shell_completion import CompletionItem
 
-from ecl_core.workflow.builtin import default_registry
+from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     RevisionLoop,
     WorkflowDefinition,
@@ -18,9 +18,9 @@ from ecl_core.workflow.definition import (
     load_workflows,
     topological_order,
 )
-from ecl_dagster import launching
+from ecl_dagster.runs import launching
 from ecl_dagster.cli.common import Refused, echo_listing, echo_model, format_option
-from ecl_dagster.jobs import workflows_dir
+from ecl_dagster.workflows.jobs import workflows_dir
 
 __all__ = ["complete_workflow", "find", "workflows"]
 
@@ -103,7 +103,7 @@ def list_workflows(fmt: str) -> None:
         defined = load_workflows(workflows_dir(), default_registry())
     except WorkflowValidationError as err:
         raise Refused(str(err)) from None
-    from ecl_dagster.workflow_views import workflow_info
+    from ecl_dagster.workflows.views import workflow_info
 
     echo_listing(fmt, [workflow_info(w) for w in defined], (w.id for w in defined),
                  lambda: _list(defined, sys.stdout))
@@ -119,7 +119,7 @@ def show_workflow(workflow_id: str, fmt: str) -> None:
     """
     workflow = find(workflow_id)
     if fmt == "json":
-        from ecl_dagster.workflow_views import workflow_detail
+        from ecl_dagster.workflows.views import workflow_detail
 
         echo_model(workflow_detail(workflow))
     elif fmt == "quiet":

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ecl_core.logging import get_logger
-from ecl_dagster.launching import open_workspace
+from ecl_dagster.runs.launching import open_workspace
 from ecl_dagster.service import definitions, errors, health, runs
 from ecl_dagster.service.context import Service, documents_dir
 from ecl_dagster.service.keys import KeyRing
@@ -45,7 +45,7 @@ def create_app(
     """The API over the instance at DAGSTER_HOME, or over ``service`` when given.
 
     Without ``service``, the instance and the code locations of ``workspace`` (default:
-    ``ecl_dagster.launching.workspace_file``) are opened at start-up and closed at shutdown
+    ``ecl_dagster.runs.launching.workspace_file``) are opened at start-up and closed at shutdown
     (uvicorn's lifespan).
     """
 

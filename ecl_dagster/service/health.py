@@ -4,7 +4,7 @@ Ready means: the instance's storage answers a query, the code location is loaded
 every shared circuit breaker's state is read from ECL's database. It answers 503 when the
 storage or the code location fails (the API cannot start or read runs), and 200 with
 status ``degraded`` while a breaker is open or half-open: runs are still accepted, and
-their LLM calls fail fast until the breaker lets a trial call through (docs/design.md,
+their LLM calls fail fast until the breaker lets a trial call through (docs/architecture.md,
 Resilience).
 """
 
@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from ecl_core.llm.breaker_store import breaker_states
 from ecl_core.logging import get_logger, redact
-from ecl_dagster.ecl_db import ecl_db_url
-from ecl_dagster.launching import LOCATION_NAME
+from ecl_dagster.storage.ecl_db import ecl_db_url
+from ecl_dagster.runs.launching import LOCATION_NAME
 from ecl_dagster.service.context import Service, service
 
 __all__ = ["Breaker", "Check", "Readiness", "router"]

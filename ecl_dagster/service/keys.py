@@ -117,7 +117,7 @@ class KeyRing:
     def __init__(self, keys: list[ApiKey]) -> None:
         self._keys = keys
         # pyrate-limiter's non-blocking acquire also gives up when another thread holds its
-        # lock: two requests at once would get a 429 far below the rate (docs/design.md).
+        # lock: two requests at once would get a 429 far below the rate (docs/dagster-notes.md).
         self._admitting = threading.Lock()
         self._limiters = {
             k.name: Limiter(InMemoryBucket([Rate(k.requests_per_minute, Duration.MINUTE)]))

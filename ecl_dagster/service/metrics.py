@@ -25,8 +25,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from ecl_core.llm.breaker_store import breaker_states
-from ecl_dagster.ecl_db import ecl_db_url
-from ecl_dagster.usage import usage_ledger
+from ecl_dagster.storage.ecl_db import ecl_db_url
+from ecl_dagster.usage.tags import usage_ledger
 
 __all__ = ["EclCollector", "registry_for"]
 
@@ -41,7 +41,7 @@ class EclCollector(Collector):
 
     def _run_counts(self) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
         # One GROUP BY on the run storage (SqlRunStorage, SQLite and Postgres alike;
-        # docs/design.md): RunsFilter can count only one state and job at a time.
+        # docs/dagster-notes.md): RunsFilter can count only one state and job at a time.
         runs = RunsTable.c
         tags = RunTagsTable.c
         by_state = sa.select(runs.pipeline_name, runs.status, sa.func.count()).group_by(

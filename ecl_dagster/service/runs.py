@@ -1,7 +1,7 @@
 """``/workflows``: submit, list, read, cancel and re-execute runs, read their artifacts.
 
 Each run is a Dagster run: submitted through the instance's run coordinator
-(``ecl_dagster.launching``), read through ``ecl_dagster.run_views`` (the shapes
+(``ecl_dagster.runs.launching``), read through ``ecl_dagster.runs.views`` (the shapes
 ``ecl ... --format json`` prints too). A run is named by its id or a unique prefix of it.
 Runs made here are tagged with the key's name (``ecl/api_key``) and the request id
 (``ecl/request_id``); every change is one ``api.audit`` log line.
@@ -22,13 +22,13 @@ from ecl_core.errors import ReviewAnswerRefused, UnknownReview, ValidationError
 from ecl_core.llm.factory import ProviderName
 from ecl_core.logging import get_logger, redact
 from ecl_core.review.model import Answer
-from ecl_dagster import launching
-from ecl_dagster.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
-from ecl_dagster.budgets import budget_tags
-from ecl_dagster.llm_choice import MAX_MODEL_CHARS, llm_choice, with_llm_choice
-from ecl_dagster.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
-from ecl_dagster.resume import record_answer
-from ecl_dagster.run_views import (
+from ecl_dagster.runs import launching
+from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
+from ecl_dagster.usage.budgets import budget_tags
+from ecl_dagster.runs.llm_choice import MAX_MODEL_CHARS, llm_choice, with_llm_choice
+from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
+from ecl_dagster.review.resume import record_answer
+from ecl_dagster.runs.views import (
     Artifact,
     RunDetail,
     RunPage,
@@ -63,7 +63,7 @@ _WINDOW = LLM_SETTING_RANGES["context_window_tokens"]
 
 
 class Budget(BaseModel):
-    """A budget for the run's lineage (``ecl_dagster.budgets``); none when both are unset."""
+    """A budget for the run's lineage (``ecl_dagster.usage.budgets``); none when both are unset."""
 
     budget_tokens: int | None = Field(None, description="Tokens of every kind, in all.")
     budget_usd: Decimal | None = Field(None, description="USD, in all.")

@@ -5,7 +5,9 @@ import json
 from ecl_core.llm.offline import OFFLINE_MARK, OfflineProvider
 from ecl_core.loop import LoopState, next_action
 from ecl_core.prompts import load_prompt
-from ecl_core.steps import critique, generate, revise
+from ecl_core.steps.critique import critique
+from ecl_core.steps.generate import generate
+from ecl_core.steps.revise import revise
 
 from scenarios import TOPIC
 

@@ -17,9 +17,9 @@ from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
 from ecl_core.review.book import ReviewBook, ReviewDesk
 from ecl_core.types import Draft
-from ecl_core.workflow.builtin import default_registry
+from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError, validate
-from ecl_core.workflow.review import HumanReviewStep
+from ecl_core.steps.review import HumanReviewStep
 from ecl_core.workflow.step import DirectoryArtifacts, StepContext
 
 DRAFT = Draft(topic="Tea", text="Tea is a drink.", revision=0)
@@ -198,7 +198,7 @@ def test_the_step_records_its_deadline(book, tmp_path):
 
 def _workflow(review_step: dict) -> WorkflowDefinition:
     return WorkflowDefinition.model_validate({
-        "id": "w", "name": "W", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "id": "w", "name": "W", "input": "ecl_core.steps.builtin:CritiqueReviseInput",
         "source": "workflows/w.yaml",
         "steps": [{"id": "g", "type": "generate"}, {"depends_on": ["g"], **review_step}],
     })
@@ -226,7 +226,7 @@ def test_a_review_step_that_cannot_work_is_refused_on_load(step, rule):
 
 def test_two_reviews_that_could_wait_at_once_are_refused():
     workflow = WorkflowDefinition.model_validate({
-        "id": "w", "name": "W", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "id": "w", "name": "W", "input": "ecl_core.steps.builtin:CritiqueReviseInput",
         "source": "workflows/w.yaml",
         "steps": [
             {"id": "g", "type": "generate"},

@@ -6,7 +6,9 @@ import pytest
 
 from ecl_core.errors import ValidationError
 from ecl_core.llm.scripted import ScriptedProvider
-from ecl_core.steps import critique, generate, parse_critique, revise
+from ecl_core.steps.critique import critique, parse_critique
+from ecl_core.steps.generate import generate
+from ecl_core.steps.revise import revise
 from ecl_core.types import Critique, Draft
 
 from scenarios import critique_json

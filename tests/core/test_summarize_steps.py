@@ -10,7 +10,7 @@ from ecl_core.llm.offline import OFFLINE_MARK, OfflineProvider
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
 from ecl_core.workflow.step import DirectoryArtifacts, StepContext
-from ecl_core.workflow.summarize import (
+from ecl_core.steps.summarize import (
     CombineSummariesStep,
     SplitSectionsStep,
     SummarizeSectionStep,

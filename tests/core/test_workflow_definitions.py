@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecl_core.workflow.builtin import default_registry
+from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     WorkflowDefinition,
     WorkflowValidationError,
@@ -17,7 +17,7 @@ from ecl_core.workflow.definition import (
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = default_registry()
-INPUT = "ecl_core.workflow.builtin:CritiqueReviseInput"
+INPUT = "ecl_core.steps.builtin:CritiqueReviseInput"
 
 
 def _workflow(steps, transitions=(), **extra) -> WorkflowDefinition:
@@ -209,7 +209,7 @@ def test_one_bad_file_fails_the_folder_with_its_name(tmp_path):
 def test_two_workflows_sharing_a_step_id_are_refused(tmp_path):
     (tmp_path / "a.yaml").write_text((ROOT / "workflows" / "critique_revise.yaml").read_text())
     (tmp_path / "b.yaml").write_text(
-        "id: b\nname: B\ninput: ecl_core.workflow.builtin:CritiqueReviseInput\n"
+        "id: b\nname: B\ninput: ecl_core.steps.builtin:CritiqueReviseInput\n"
         "steps: [{id: critique_draft, type: generate}, {id: other, type: generate}]\n"
     )
     with pytest.raises(WorkflowValidationError) as caught:

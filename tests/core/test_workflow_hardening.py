@@ -7,7 +7,7 @@ import pytest
 
 from ecl_core.errors import ConfigError
 from ecl_core.references import import_class
-from ecl_core.workflow.builtin import default_registry
+from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     WorkflowDefinition,
     WorkflowValidationError,
@@ -20,7 +20,7 @@ from ecl_core.workflow.step import Step
 WORKFLOW = """\
 id: w
 name: W
-input: ecl_core.workflow.builtin:CritiqueReviseInput
+input: ecl_core.steps.builtin:CritiqueReviseInput
 steps:
   - id: g
     type: {type}

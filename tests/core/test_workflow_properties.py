@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecl_core.workflow.builtin import default_registry
+from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     WorkflowDefinition,
     WorkflowValidationError,
@@ -36,7 +36,7 @@ def _definition(ids, edges, as_transition, types) -> WorkflowDefinition:
     ]
     transitions = [{"kind": "sequential", "from": a, "to": b} for a, b in sorted(as_transition)]
     return WorkflowDefinition.model_validate(
-        {"id": "p", "name": "P", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        {"id": "p", "name": "P", "input": "ecl_core.steps.builtin:CritiqueReviseInput",
          "steps": steps, "transitions": transitions}
     )
 

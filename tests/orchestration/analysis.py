@@ -10,8 +10,8 @@ import dagster as dg
 
 from ecl_core.migration.refine import document_prompt
 from ecl_core.migration.request import MigrationRequest
-from ecl_dagster.assets import MigrationSettings
-from ecl_dagster.assets.requests import add_request
+from ecl_dagster.analyzer import MigrationSettings
+from ecl_dagster.analyzer.requests import add_request
 from ecl_dagster.cli import reexecute
 from ecl_dagster.definitions import defs
 

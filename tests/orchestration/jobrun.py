@@ -11,8 +11,8 @@ from typing import Any
 import dagster as dg
 
 from ecl_dagster.definitions import defs
-from ecl_dagster.io_managers import JsonIOManager
-from ecl_dagster.jobs import build_critique_revise
+from ecl_dagster.storage.io_managers import JsonIOManager
+from ecl_dagster.workflows.jobs import build_critique_revise
 from ecl_dagster.resources import LLMResource
 
 from scenarios import TOPIC

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ecl_dagster import definitions
-from ecl_dagster.jobs import build_critique_revise
+from ecl_dagster.workflows.jobs import build_critique_revise
 
 defs = dg.Definitions(
     jobs=[build_critique_revise(dg.multiprocess_executor)],

@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ecl_core.errors import TransientLLMError
 from ecl_core.llm.resilience import BreakerSettings, make_breaker
-from ecl_dagster.run_views import RunDetail, RunPage, RunSummary
+from ecl_dagster.runs.views import RunDetail, RunPage, RunSummary
 from ecl_dagster.service.keys import new_key
 from ecl_dagster.service.openapi import COMMITTED
 from ecl_dagster.stack import services

@@ -89,7 +89,7 @@ def test_workflows_list_and_show():
 
 def test_an_invalid_workflow_file_is_reported_with_file_step_and_rule(tmp_path):
     (tmp_path / "broken.yaml").write_text(
-        "id: broken\nname: Broken\ninput: ecl_core.workflow.builtin:CritiqueReviseInput\n"
+        "id: broken\nname: Broken\ninput: ecl_core.steps.builtin:CritiqueReviseInput\n"
         "steps:\n  - {id: a, type: generate, depends_on: [b]}\n"
         "  - {id: b, type: critique, depends_on: [a]}\n"
     )

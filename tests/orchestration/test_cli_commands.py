@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner, Result
 from processes import daemon, wait_for
 
-from ecl_dagster import launching
+from ecl_dagster.runs import launching
 from ecl_dagster.cli import COMMANDS, ecl
-from ecl_dagster.run_views import RunDetail, RunPage, RunSummary
+from ecl_dagster.runs.views import RunDetail, RunPage, RunSummary
 from ecl_dagster.service.keys import hash_key, load_keys
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,13 +19,13 @@ from processes import wait_for
 from pydantic import BaseModel
 
 from ecl_core.errors import TransientLLMError
-from ecl_core.workflow.builtin import CritiqueReviseInput
+from ecl_core.steps.builtin import CritiqueReviseInput
 from ecl_core.workflow.definition import WorkflowDefinition
 from ecl_core.workflow.step import Step, StepContext, StepRegistry, StepRetryPolicy
-from ecl_dagster.compiler import build_job
-from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.workflows.compiler import build_job
+from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.sensors import failed_run_usage
+from ecl_dagster.triggers.sensors import failed_run_usage
 
 from messages_api import Reply, error
 from scenarios import TOPIC, critique_json, draft_text
@@ -244,7 +244,7 @@ class FlakyStep(Step[CritiqueReviseInput, _Nothing]):
 
 def test_status_shows_the_error_behind_exhausted_retries(home):
     workflow = WorkflowDefinition.model_validate({
-        "id": "flaky", "name": "Flaky", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "id": "flaky", "name": "Flaky", "input": "ecl_core.steps.builtin:CritiqueReviseInput",
         "steps": [{"id": "call", "type": "flaky"}],
     })
     job = build_job(workflow, StepRegistry([FlakyStep]))

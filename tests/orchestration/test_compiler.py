@@ -10,14 +10,14 @@ import pytest
 import yaml
 
 from ecl_core.errors import ConfigError
-from ecl_core.workflow.builtin import default_registry
+from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError
 from ecl_core.workflow.step import StepRetryPolicy
-from ecl_dagster.compiler import build_job
-from ecl_dagster.io_managers import JsonIOManager
-from ecl_dagster.jobs import build_critique_revise, workflow_jobs
+from ecl_dagster.workflows.compiler import build_job
+from ecl_dagster.storage.io_managers import JsonIOManager
+from ecl_dagster.workflows.jobs import build_critique_revise, workflow_jobs
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.step_execution import dagster_retry_policy
+from ecl_dagster.workflows.step_execution import dagster_retry_policy
 
 from jobrun import anthropic_llm, failure_text, step_failure, step_keys, stored_outputs
 from toy_steps import toy_registry
@@ -148,7 +148,7 @@ def test_a_step_class_that_does_not_import_is_reported():
 
 def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path):
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump({
-        "id": "broken", "name": "Broken", "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "id": "broken", "name": "Broken", "input": "ecl_core.steps.builtin:CritiqueReviseInput",
         "steps": [{"id": "a", "type": "generate", "depends_on": ["b"]},
                   {"id": "b", "type": "critique", "depends_on": ["a"]}],
     }))

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from ecl_dagster import defs
-from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
 
 from jobrun import dagster_job_execute

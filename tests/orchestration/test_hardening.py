@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 from pydantic import BaseModel
 
-from ecl_core.workflow.builtin import CritiqueReviseInput
+from ecl_core.steps.builtin import CritiqueReviseInput
 from ecl_core.workflow.definition import WorkflowDefinition
 from ecl_core.workflow.step import Step, StepContext, StepRegistry
-from ecl_dagster.compiler import build_job
-from ecl_dagster.io_managers import JsonIOManager
+from ecl_dagster.workflows.compiler import build_job
+from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
 
 from analysis import add, make_codebase, materialized, migration_job
@@ -140,7 +140,7 @@ def test_an_unexpected_error_reaches_dagster_redacted(instance, monkeypatch):
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", password)
     workflow = WorkflowDefinition.model_validate({
         "id": "explode", "name": "Explode",
-        "input": "ecl_core.workflow.builtin:CritiqueReviseInput",
+        "input": "ecl_core.steps.builtin:CritiqueReviseInput",
         "steps": [{"id": "boom", "type": "explode"}],
     })
     job = build_job(workflow, StepRegistry([ExplodingStep]))

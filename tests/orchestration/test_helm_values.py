@@ -38,7 +38,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT7
 
-from ecl_dagster import launching
+from ecl_dagster.runs import launching
 from ecl_dagster.stack import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -724,7 +724,7 @@ def test_the_api_uses_the_charts_instance_and_the_code_locations_service(tmp_pat
     assert instance["subPath"] == "dagster.yaml"
     assert env["DAGSTER_PG_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": values["global"]["postgresqlSecretName"], "key": "postgresql-password"}
-    # The workspace where ecl_dagster.launching looks for a deployment's.
+    # The workspace where ecl_dagster.runs.launching looks for a deployment's.
     (tmp_path / "workspace.yaml").write_text("load_from: []\n")
     name = launching.workspace_file(tmp_path).name
     workspace = mounts[posixpath.join(home, name)]

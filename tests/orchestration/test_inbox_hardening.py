@@ -17,10 +17,10 @@ import dagster as dg
 import pytest
 from structlog.testing import capture_logs
 
-from ecl_dagster.assets import migration_request_sensor
-from ecl_dagster.assets.settings import MigrationSettings
+from ecl_dagster.analyzer import migration_request_sensor
+from ecl_dagster.analyzer.settings import MigrationSettings
 from ecl_dagster.definitions import defs
-from ecl_dagster.sensors import topic_request_sensor
+from ecl_dagster.triggers.sensors import topic_request_sensor
 
 from analysis import make_codebase
 

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from ecl_core.migration.request import RequestStore
-from ecl_dagster.assets import MigrationSettings, migration_request_sensor
+from ecl_dagster.analyzer import MigrationSettings, migration_request_sensor
 from ecl_dagster.cli import run_status
 from ecl_dagster.definitions import defs
 

@@ -5,7 +5,7 @@ from typing import get_args
 
 import dagster as dg
 
-from ecl_dagster.run_views import RunState
+from ecl_dagster.runs.views import RunState
 from ecl_dagster.service.openapi import COMMITTED, rendered
 
 

@@ -22,7 +22,7 @@ from ecl_core.migration.documents import (
     MigrationPlan,
 )
 from ecl_dagster.definitions import defs
-from ecl_dagster.ecl_db import ecl_db_url
+from ecl_dagster.storage.ecl_db import ecl_db_url
 
 from analysis import ASSETS, add, checks, materialized, migration_job
 from jobrun import output_metadata, run_job, step_failure, step_keys

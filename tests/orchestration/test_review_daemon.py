@@ -12,7 +12,7 @@ import dagster as dg
 from processes import daemon, launch, run_worker_pid, wait_for
 
 from ecl_core.review.book import ReviewBook
-from ecl_dagster.ecl_db import ecl_db_url
+from ecl_dagster.storage.ecl_db import ecl_db_url
 
 from jobrun import anthropic_llm, failure_text, stored_outputs
 from messages_api import Reply, system_text
@@ -30,7 +30,7 @@ def _ecl(*args: str) -> subprocess.CompletedProcess[str]:
 LATE = """
 id: review_deadline
 name: A review with a 3 s deadline
-input: ecl_core.workflow.builtin:CritiqueReviseInput
+input: ecl_core.steps.builtin:CritiqueReviseInput
 steps:
   - {id: late_draft, type: generate}
   - id: late_review

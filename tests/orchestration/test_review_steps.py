@@ -13,8 +13,8 @@ import pytest
 from ecl_core.review.book import ReviewBook
 from ecl_dagster.cli import main
 from ecl_dagster.definitions import defs
-from ecl_dagster.ecl_db import ecl_db_url
-from ecl_dagster.review_sensor import review_sensor
+from ecl_dagster.storage.ecl_db import ecl_db_url
+from ecl_dagster.review.sensor import review_sensor
 
 from jobrun import anthropic_llm, stored_outputs
 from scenarios import TOPIC, draft_text
@@ -247,7 +247,7 @@ def test_an_answer_file_is_stored_and_a_second_is_refused_naming_the_first(
 GATED = """
 id: gated_draft
 name: A draft that a person approves before it is final
-input: ecl_core.workflow.builtin:CritiqueReviseInput
+input: ecl_core.steps.builtin:CritiqueReviseInput
 steps:
   - {id: gate_write, type: generate}
   - {id: gate_approval, type: human_review, depends_on: [gate_write]}

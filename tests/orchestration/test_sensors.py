@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 from structlog.testing import capture_logs
 
-from ecl_dagster.sensors import run_failure_alert, topic_request_sensor
+from ecl_dagster.triggers.sensors import run_failure_alert, topic_request_sensor
 
 from jobrun import anthropic_llm, critique_revise_job, run_job
 from messages_api import error

@@ -15,8 +15,8 @@ import dagster as dg
 
 from ecl_core.usage.ledger import UsageLedger
 from ecl_dagster.cli import main, run_status
-from ecl_dagster.ecl_db import ecl_db_url
-from ecl_dagster.usage import usage_ledger
+from ecl_dagster.storage.ecl_db import ecl_db_url
+from ecl_dagster.usage.tags import usage_ledger
 
 from jobrun import anthropic_llm, failure_text, step_failure
 from messages_api import Reply, error, ok, system_text
