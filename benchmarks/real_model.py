@@ -11,8 +11,8 @@ then with the offline provider (the baseline):
   Python project.
 
 For each it prints the wall time in seconds, the LLM calls answered by the model (offline:
-by the offline provider), the output tokens, and the outcome. The settings are those README
-gives for small local models: temperature 0, ``fit_output_schema``.
+by the offline provider), the output tokens, and the outcome. The settings are those
+docs/getting-started.md gives for small local models: temperature 0, ``fit_output_schema``.
 
     .venv/bin/python benchmarks/real_model.py
 """

@@ -12,7 +12,7 @@ is replaced by ``[REDACTED]`` in every event and in the text of every ECL error
 
 structlog is imported at the first log line, context or configuration, not with this
 module: ``import structlog`` imports rich (through ``structlog.tracebacks``) wherever rich
-is installed, about 0.1 s that loading ECL's definitions need not pay (README, Benchmark).
+is installed, about 0.1 s that loading ECL's definitions need not pay (docs/benchmarks.md).
 """
 
 import logging
@@ -91,6 +91,21 @@ def _redact_event(
     return event
 
 
+_CONTEXT_SHOWN_ELSEWHERE = frozenset({"run_id", "job_name", "step_attempt"})
+"""Bound context a person's line leaves out: Dagster's own lines around it name the run."""
+
+
+def _for_a_person(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A shorter line for a person: no run context repeated, no empty or zero-token fields."""
+    for key in [k for k, v in event.items()
+                if k in _CONTEXT_SHOWN_ELSEWHERE or v is None
+                or (v == 0 and k.startswith("cache_"))]:
+        del event[key]
+    return event
+
+
 def _stderr_logger(*_args: Any) -> "structlog.PrintLogger":
     # Resolved per logger so that Dagster's captured stderr of a step receives the lines.
     import structlog
@@ -128,18 +143,22 @@ def configure_logging(level: str | None = None, *, force: bool = False) -> None:
         if (_configured or structlog.is_configured()) and not force:
             return
         name = (level or os.environ.get("ECL_LOG_LEVEL") or "INFO").upper()
+        console = console_wanted()
         renderer: Any = (
             structlog.dev.ConsoleRenderer(colors=False)
-            if console_wanted()
+            if console
             else structlog.processors.JSONRenderer()
         )
         structlog.configure(
             processors=[
                 structlog.contextvars.merge_contextvars,
                 structlog.processors.add_log_level,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.TimeStamper(
+                    fmt="%H:%M:%S" if console else "iso", utc=not console
+                ),
                 structlog.processors.format_exc_info,
                 _redact_event,
+                *([_for_a_person] if console else []),
                 renderer,
             ],
             wrapper_class=structlog.make_filtering_bound_logger(

@@ -19,18 +19,23 @@ from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.triggers.sensors import trigger_defs
 from ecl_dagster.workflows.jobs import workflow_defs
 
-_workflows = workflow_defs()
 
-defs = dg.Definitions.merge(
-    _workflows,
-    analyzer_defs,
-    review_defs,
-    trigger_defs({job.name for job in _workflows.jobs or []}),
-    dg.Definitions(
-        resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
-        executor=dg.in_process_executor,
-    ),
-)
+def _merged() -> dg.Definitions:
+    """Each domain's ``Definitions`` and the shared ones, as one (Dagster loads only one)."""
+    workflows = workflow_defs()
+    return dg.Definitions.merge(
+        workflows,
+        analyzer_defs(),
+        review_defs(),
+        trigger_defs({job.name for job in workflows.jobs or []}),
+        dg.Definitions(
+            resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
+            executor=dg.in_process_executor,
+        ),
+    )
+
+
+defs = _merged()
 
 
 def job_by_name(name: str) -> dg.JobDefinition:

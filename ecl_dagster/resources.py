@@ -20,9 +20,9 @@ from ecl_core.llm.resilience import BreakerSettings, RateLimits, RetrySettings
 from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import configure_logging
 from ecl_core.types import CompletionRequest
-from ecl_dagster.usage.budgets import run_budget
-from ecl_dagster.storage.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.runs.orphans import WORKER_HOST_TAG
+from ecl_dagster.storage.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
+from ecl_dagster.usage.budgets import run_budget
 from ecl_dagster.usage.tags import USAGE_TAGS, tag_run_usage, usage_tag_changes
 
 __all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
@@ -239,7 +239,7 @@ class LLMResource(dg.ConfigurableResource):
         Dagster tears a resource down as its scope ends, even when a step failed or the run
         was cancelled: the run under the in-process executor, a step under the multiprocess
         one. One tag write a run instead of one a step: a write costs a read and a
-        transaction in run storage (README, Benchmark). A resource whose provider was never
+        transaction in run storage (docs/benchmarks.md). A resource whose provider was never
         built (Dagster sets it up again after ``dg launch``'s run, for its result) writes
         nothing.
         """

@@ -39,7 +39,7 @@ if [ -n "${ECL_PROVIDER:-}${ECL_MODEL:-}${ECL_CONTEXT_WINDOW_TOKENS:-}" ]; then
     esac
   done
   llm_file=$(mktemp "${TMPDIR:-/tmp}/ecl-llm.XXXXXX")
-  # Checked as every way in checks them (ecl_dagster.runs.launching.llm_choice); exit 2 naming
+  # Checked as every way in checks them (ecl_dagster.runs.llm_choice); exit 2 naming
   # the variable and the rule when one is refused.
   .venv/bin/python - "$llm_file" <<'PY'
 import json
@@ -47,7 +47,7 @@ import os
 import sys
 
 from ecl_core.errors import ValidationError
-from ecl_dagster.runs.launching import llm_choice, with_llm_choice
+from ecl_dagster.runs.llm_choice import llm_choice, with_llm_choice
 
 window = os.environ.get("ECL_CONTEXT_WINDOW_TOKENS") or None
 try:

@@ -58,8 +58,8 @@ class AnthropicProvider:
     """Calls the Messages API through the anthropic SDK, streaming long requests.
 
     The client is built with ``max_retries=0``: ECL's resilience layer owns retries,
-    so attempts never multiply (docs/dagster-notes.md). The SDK itself honours ``ANTHROPIC_BASE_URL``
-    when ``base_url`` is not given.
+    so attempts never multiply (docs/dagster-notes.md). The SDK itself honours
+    ``ANTHROPIC_BASE_URL`` when ``base_url`` is not given.
 
     Args:
         api_key: The Anthropic API key. Never logged, never put in an error.

@@ -24,8 +24,8 @@ __all__ = [
 ]
 
 CITATION_ENUM_MAX_PATHS = 500
-"""Most files of a tree whose paths become a citation ``enum`` (README, "Using a local
-model", gives the grammar and request costs measured at this size)."""
+"""Most files of a tree whose paths become a citation ``enum`` (docs/getting-started.md,
+"Using a local model", gives the grammar and request costs measured at this size)."""
 
 _LINE_SUFFIX = re.compile(r":\d+(?:-\d+)?$")
 

@@ -4,9 +4,9 @@ from pydantic import BaseModel, ConfigDict
 
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
+from ecl_core.loop import MAX_REVISIONS_CAP, accept
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, check_draft_text
-from ecl_core.loop import MAX_REVISIONS_CAP, accept
 from ecl_core.types import Critique, Draft
 from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
 

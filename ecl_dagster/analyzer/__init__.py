@@ -51,10 +51,11 @@ migration_job = dg.define_asset_job(
     description="Materialize the whole migration graph for one analysis request.",
 )
 
-analyzer_defs = dg.Definitions(
-    assets=MIGRATION_ASSETS,
-    jobs=[migration_job],
-    sensors=[migration_request_sensor],
-    resources={"migration": MigrationSettings()},
-)
-"""The analyzer domain: its assets and their checks, its job, its sensor and its settings."""
+def analyzer_defs() -> dg.Definitions:
+    """The analyzer domain: its assets and their checks, its job, its sensor and its settings."""
+    return dg.Definitions(
+        assets=MIGRATION_ASSETS,
+        jobs=[migration_job],
+        sensors=[migration_request_sensor],
+        resources={"migration": MigrationSettings()},
+    )

@@ -34,8 +34,8 @@ from ecl_dagster.analyzer.documents import (
 from ecl_dagster.analyzer.documents_graph import LLM_ASSET_OPTIONS
 from ecl_dagster.analyzer.settings import MigrationSettings
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.workflows.step_execution import failure
 from ecl_dagster.usage.tags import cost_table, usage_ledger
+from ecl_dagster.workflows.step_execution import failure
 
 __all__ = ["NOT_REQUESTED", "migration_delivery", "quality_assessment"]
 

@@ -30,10 +30,10 @@ from ecl_core.migration.refine import Refined, document_prompt, refine, schema_t
 from ecl_core.migration.window_budget import document_budget, excerpt_budget
 from ecl_core.types import StepMetadata
 from ecl_dagster.analyzer.settings import MigrationSettings
-from ecl_dagster.workflows.metadata import call_metadata
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.workflows.step_execution import failure, llm_scope
 from ecl_dagster.usage.tags import partition_lineage_key
+from ecl_dagster.workflows.metadata import call_metadata
+from ecl_dagster.workflows.step_execution import failure, llm_scope
 
 __all__ = [
     "CITATIONS_CHECK",

@@ -39,8 +39,8 @@ from ecl_dagster.analyzer.documents import (
     write_document,
 )
 from ecl_dagster.analyzer.settings import MIGRATION_GROUP, MIGRATION_REQUESTS, MigrationSettings
-from ecl_dagster.workflows.mapped import items_failure
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.workflows.mapped import items_failure
 from ecl_dagster.workflows.step_execution import dagster_retry_policy, failure
 
 __all__ = [
@@ -58,7 +58,8 @@ LLM_ASSET_OPTIONS: dict[str, Any] = {
     "retry_policy": dagster_retry_policy(LLM_RETRY_POLICY, "migration document"),
 }
 """What every LLM asset shares: group, partitions, kind, retries. No pool: the analysis job
-runs one asset at a time in process, where a pool limits nothing (``ecl_dagster.workflows.ops.LLM_POOL``)."""
+runs one asset at a time in process, where a pool limits nothing
+(``ecl_dagster.workflows.ops.LLM_POOL``)."""
 
 
 def _report(

@@ -10,8 +10,8 @@ from ecl_core.errors import FieldError, ValidationError
 from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
 from ecl_dagster.analyzer.settings import MIGRATION_REQUESTS, MigrationSettings
-from ecl_dagster.triggers.inbox import parse_json, read_inbox_file
 from ecl_dagster.runs.llm_choice import llm_choice
+from ecl_dagster.triggers.inbox import parse_json, read_inbox_file
 
 __all__ = ["RequestFile", "add_request", "read_request_file", "resolve_paths"]
 

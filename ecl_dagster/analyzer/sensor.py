@@ -7,8 +7,8 @@ import dagster as dg
 from ecl_core.logging import configure_logging
 from ecl_dagster.analyzer.requests import read_request_file
 from ecl_dagster.analyzer.settings import MIGRATION_REQUESTS, MigrationSettings
-from ecl_dagster.triggers.inbox import analysis_inbox_folder, pending_files, reject, retire
 from ecl_dagster.runs.llm_choice import with_llm_choice
+from ecl_dagster.triggers.inbox import analysis_inbox_folder, pending_files, reject, retire
 
 __all__ = ["MIGRATION_JOB", "migration_request_sensor"]
 

@@ -18,12 +18,12 @@ from ecl_core.migration.request import MigrationRequest
 from ecl_core.workflow.step import validated
 from ecl_dagster.analyzer.requests import add_request, resolve_paths
 from ecl_dagster.analyzer.sensor import MIGRATION_JOB
-from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
-from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.cli.common import LLM_OPTIONS, echo_json, format_option, instance, llm_options
-from ecl_dagster.workflows.jobs import reconstructable_job
+from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
 from ecl_dagster.runs.launching import INFO_CONSOLE
 from ecl_dagster.runs.llm_choice import llm_choice, with_llm_choice
+from ecl_dagster.usage.budgets import budget_tags
+from ecl_dagster.workflows.jobs import reconstructable_job
 
 __all__ = ["analyze"]
 

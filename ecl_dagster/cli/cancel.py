@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from ecl_dagster.runs import launching
 from ecl_dagster.cli.common import RUN, Refused, format_option, instance
 from ecl_dagster.cli.listing import show_summary
+from ecl_dagster.runs import launching
 from ecl_dagster.runs.views import run_summary
 
 __all__ = ["cancel"]

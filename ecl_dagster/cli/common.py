@@ -111,7 +111,8 @@ def format_option(function: F) -> F:
 
 
 LLM_OPTIONS = ("--provider", "--model", "--context-window-tokens")
-"""The options of ``llm_options``, in the order of ``ecl_dagster.runs.llm_choice.LLM_CHOICE_FIELDS``."""
+"""The options of ``llm_options``, in the order of
+``ecl_dagster.runs.llm_choice.LLM_CHOICE_FIELDS``."""
 
 
 def llm_options(function: F) -> F:
@@ -120,8 +121,8 @@ def llm_options(function: F) -> F:
     Each goes to the run config's ``resources.llm.config`` under its own name; one not given
     leaves the run config's value. The command receives ``provider``, ``model`` and
     ``context_window_tokens`` (None when not given); a provider outside
-    ``ecl_dagster.runs.llm_choice.PROVIDERS`` or a window outside its range is refused by click (exit 2,
-    naming the option and the allowed values).
+    ``ecl_dagster.runs.llm_choice.PROVIDERS`` or a window outside its range is refused by
+    click (exit 2, naming the option and the allowed values).
     """
     from ecl_core.bounds import LLM_SETTING_RANGES
     from ecl_dagster.runs.llm_choice import PROVIDERS

@@ -12,15 +12,15 @@ import click
 import dagster as dg
 
 from ecl_core.errors import ValidationError
-from ecl_dagster.runs import launching
-from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.cli.common import RUN, Refused, format_option, instance, stdout_to_stderr
 from ecl_dagster.cli.run import follow_to_end
 from ecl_dagster.cli.status import exit_code, show_detail
 from ecl_dagster.review.continuation import inherited_tags
-from ecl_dagster.workflows.jobs import reconstructable_job
+from ecl_dagster.runs import launching
 from ecl_dagster.runs.orphans import mark_orphan_failed, run_worker
 from ecl_dagster.runs.views import run_detail
+from ecl_dagster.usage.budgets import budget_tags
+from ecl_dagster.workflows.jobs import reconstructable_job
 
 __all__ = ["reexecute", "reexecute_command"]
 

@@ -26,13 +26,13 @@ import dagster as dg
 
 from ecl_core.errors import ReviewAnswerRefused, ValidationError
 from ecl_core.review.model import Review, iso_utc
+from ecl_dagster.cli.common import Refused, echo_json, echo_listing, format_option, instance
 from ecl_dagster.review.awaiting import (
     REVIEW_ID_TAG,
     REVIEW_STATE_TAG,
     answer_commands,
     review_book,
 )
-from ecl_dagster.cli.common import Refused, echo_json, echo_listing, format_option, instance
 from ecl_dagster.review.continuation import can_queue
 from ecl_dagster.review.resume import NotResumable, record_answer, resume
 

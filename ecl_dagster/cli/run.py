@@ -17,8 +17,6 @@ import dagster as dg
 import pydantic
 
 from ecl_core.errors import ValidationError
-from ecl_dagster.runs import launching
-from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.cli.common import (
     LLM_OPTIONS,
     Refused,
@@ -32,8 +30,10 @@ from ecl_dagster.cli.listing import show_summary
 from ecl_dagster.cli.logs import follow, progress_line
 from ecl_dagster.cli.status import exit_code, render_summary, show_detail
 from ecl_dagster.cli.workflows import complete_workflow, find
+from ecl_dagster.runs import launching
 from ecl_dagster.runs.llm_choice import llm_choice, with_llm_choice
 from ecl_dagster.runs.views import RunDetail, run_detail, run_summary
+from ecl_dagster.usage.budgets import budget_tags
 
 __all__ = ["field_errors", "follow_to_end", "run"]
 

@@ -18,8 +18,8 @@ from ecl_core.workflow.definition import (
     load_workflows,
     topological_order,
 )
-from ecl_dagster.runs import launching
 from ecl_dagster.cli.common import Refused, echo_listing, echo_model, format_option
+from ecl_dagster.runs import launching
 from ecl_dagster.workflows.jobs import workflows_dir
 
 __all__ = ["complete_workflow", "find", "workflows"]

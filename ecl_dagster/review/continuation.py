@@ -24,12 +24,12 @@ from dagster._core.storage.tags import (
     TAGS_TO_MAYBE_OMIT_ON_RETRY,
 )
 
+from ecl_dagster.resources import PROVIDER_TAG
 from ecl_dagster.review.awaiting import REVIEW_TAGS
-from ecl_dagster.workflows.jobs import reconstructable_job
 from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG
 from ecl_dagster.runs.orphans import WORKER_HOST_TAG
-from ecl_dagster.resources import PROVIDER_TAG
 from ecl_dagster.usage.tags import CALLS_TAG, COST_TAG, TOKENS_TAG
+from ecl_dagster.workflows.jobs import reconstructable_job
 
 __all__ = ["can_queue", "create_continuation", "execute_here", "inherited_tags", "submit"]
 

@@ -21,6 +21,7 @@ from ecl_core.errors import FieldError, ReviewAnswerRefused, ValidationError
 from ecl_core.logging import configure_logging, get_logger
 from ecl_core.loop import UNSENDABLE
 from ecl_dagster.review.awaiting import review_book
+from ecl_dagster.review.resume import NotResumable, mark_answered, record_answer, resume
 from ecl_dagster.triggers.inbox import (
     parse_json,
     pending_files,
@@ -29,7 +30,6 @@ from ecl_dagster.triggers.inbox import (
     retire,
     review_inbox_folder,
 )
-from ecl_dagster.review.resume import NotResumable, mark_answered, record_answer, resume
 
 if TYPE_CHECKING:
     from ecl_core.review.book import ReviewBook
@@ -171,5 +171,6 @@ def _deadlines(instance: dg.DagsterInstance, book: "ReviewBook") -> list[str]:
     return done
 
 
-review_defs = dg.Definitions(sensors=[review_sensor])
-"""The review domain: its sensor (answers, deadlines, continuations)."""
+def review_defs() -> dg.Definitions:
+    """The review domain: its sensor (answers, deadlines, continuations)."""
+    return dg.Definitions(sensors=[review_sensor])

@@ -21,10 +21,10 @@ from pydantic import BaseModel, Field
 from ecl_core.usage.ledger import UsageTotal
 from ecl_core.usage.prices import usd_text
 from ecl_dagster.analyzer.sensor import MIGRATION_JOB
-from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
-from ecl_dagster.storage.io_managers import ASSETS_DIR, OUTPUTS_DIR
-from ecl_dagster.runs.orphans import run_worker
 from ecl_dagster.resources import PROVIDER_TAG
+from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG
+from ecl_dagster.runs.orphans import run_worker
+from ecl_dagster.storage.io_managers import ASSETS_DIR, OUTPUTS_DIR
 from ecl_dagster.usage.tags import (
     CALLS_TAG,
     COST_TAG,

@@ -5,9 +5,9 @@ from fastapi import APIRouter, Depends
 from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import load_workflows
 from ecl_dagster.runs import launching
-from ecl_dagster.workflows.jobs import workflows_dir
 from ecl_dagster.service.context import caller
 from ecl_dagster.service.errors import ApiError, ErrorBody
+from ecl_dagster.workflows.jobs import workflows_dir
 from ecl_dagster.workflows.views import (
     WorkflowDetail,
     WorkflowInfo,

@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 
 from ecl_core.llm.breaker_store import breaker_states
 from ecl_core.logging import get_logger, redact
-from ecl_dagster.storage.ecl_db import ecl_db_url
 from ecl_dagster.runs.launching import LOCATION_NAME
 from ecl_dagster.service.context import Service, service
+from ecl_dagster.storage.ecl_db import ecl_db_url
 
 __all__ = ["Breaker", "Check", "Readiness", "router"]
 

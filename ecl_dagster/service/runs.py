@@ -22,12 +22,11 @@ from ecl_core.errors import ReviewAnswerRefused, UnknownReview, ValidationError
 from ecl_core.llm.factory import ProviderName
 from ecl_core.logging import get_logger, redact
 from ecl_core.review.model import Answer
-from ecl_dagster.runs import launching
 from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
-from ecl_dagster.usage.budgets import budget_tags
+from ecl_dagster.review.resume import record_answer
+from ecl_dagster.runs import launching
 from ecl_dagster.runs.llm_choice import MAX_MODEL_CHARS, llm_choice, with_llm_choice
 from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
-from ecl_dagster.review.resume import record_answer
 from ecl_dagster.runs.views import (
     Artifact,
     RunDetail,
@@ -46,6 +45,7 @@ from ecl_dagster.runs.views import (
 from ecl_dagster.service.context import Service, caller, service
 from ecl_dagster.service.errors import ApiError, ErrorBody, FieldProblem, field_problems
 from ecl_dagster.service.keys import ApiKey
+from ecl_dagster.usage.budgets import budget_tags
 
 __all__ = ["router"]
 

@@ -23,9 +23,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ecl_dagster.triggers.inbox import analysis_inbox_folder, review_inbox_folder, topic_inbox_folder
 from ecl_dagster.stack import services
 from ecl_dagster.stack.postgres import create_database, free_port, throwaway_cluster
+from ecl_dagster.triggers.inbox import (
+    analysis_inbox_folder,
+    review_inbox_folder,
+    topic_inbox_folder,
+)
 
 __all__ = ["LocalStack", "banner", "local_stack", "main"]
 

@@ -9,7 +9,13 @@ from pathlib import Path
 import dagster as dg
 
 from ecl_core.logging import configure_logging, get_logger
-from ecl_dagster.triggers.inbox import pending_files, read_request, reject, retire, topic_inbox_folder
+from ecl_dagster.triggers.inbox import (
+    pending_files,
+    read_request,
+    reject,
+    retire,
+    topic_inbox_folder,
+)
 from ecl_dagster.usage.tags import tag_run_usage
 
 __all__ = [

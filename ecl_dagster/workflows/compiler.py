@@ -42,10 +42,10 @@ from ecl_core.workflow.definition import (
     validate,
 )
 from ecl_core.workflow.step import Step, StepRegistry
+from ecl_dagster.workflows.assets import WorkflowResult
 from ecl_dagster.workflows.mapped import mapped_op
 from ecl_dagster.workflows.ops import LLM_POOL, Branch, plain_op, reviser_op, validator_op
 from ecl_dagster.workflows.step_execution import StepInput
-from ecl_dagster.workflows.assets import WorkflowResult
 
 __all__ = ["RUN_RETRY_TAGS", "build_job"]
 

@@ -28,9 +28,9 @@ from ecl_core.logging import redact
 from ecl_core.types import StepMetadata
 from ecl_core.workflow.definition import StepDefinition
 from ecl_core.workflow.step import Step
+from ecl_dagster.resources import LLMResource
 from ecl_dagster.workflows.metadata import call_metadata, output_metadata
 from ecl_dagster.workflows.ops import op_options
-from ecl_dagster.resources import LLMResource
 from ecl_dagster.workflows.step_execution import run_step
 
 __all__ = ["items_failure", "mapped_items", "mapped_op"]

@@ -22,9 +22,11 @@ from ecl_core.loop import LoopState, next_action
 from ecl_core.types import Draft
 from ecl_core.workflow.definition import RevisionLoop, StepDefinition
 from ecl_core.workflow.step import Step
-from ecl_dagster.review.awaiting import PENDING_OUTPUT, awaiting
-from ecl_dagster.workflows.metadata import call_metadata, draft_metadata, output_metadata
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.review.awaiting import PENDING_OUTPUT, awaiting
+from ecl_dagster.usage.tags import lineage_cost_metadata
+from ecl_dagster.workflows.assets import RESULT_ASSET_TAG, USES_LLM_TAG, WorkflowResult
+from ecl_dagster.workflows.metadata import call_metadata, draft_metadata, output_metadata
 from ecl_dagster.workflows.step_execution import (
     StepInput,
     checked_input,
@@ -34,8 +36,6 @@ from ecl_dagster.workflows.step_execution import (
     run_step,
     step_input,
 )
-from ecl_dagster.usage.tags import lineage_cost_metadata
-from ecl_dagster.workflows.assets import RESULT_ASSET_TAG, USES_LLM_TAG, WorkflowResult
 
 __all__ = ["LLM_POOL", "Branch", "op_options", "plain_op", "reviser_op", "validator_op"]
 

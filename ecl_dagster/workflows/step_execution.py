@@ -43,9 +43,9 @@ from ecl_core.workflow.step import (
     StepRetryPolicy,
     validated,
 )
+from ecl_dagster.resources import LLMResource
 from ecl_dagster.review.awaiting import review_desk
 from ecl_dagster.runs.origin_tags import REQUEST_ID_TAG
-from ecl_dagster.resources import LLMResource
 
 __all__ = [
     "ARTIFACTS_DIR",

@@ -16,10 +16,10 @@ from ecl_core.errors import (
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
 from ecl_core.review.book import ReviewBook, ReviewDesk
-from ecl_core.types import Draft
 from ecl_core.steps.builtin import default_registry
-from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError, validate
 from ecl_core.steps.review import HumanReviewStep
+from ecl_core.types import Draft
+from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError, validate
 from ecl_core.workflow.step import DirectoryArtifacts, StepContext
 
 DRAFT = Draft(topic="Tea", text="Tea is a drink.", revision=0)

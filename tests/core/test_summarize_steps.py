@@ -9,12 +9,12 @@ from ecl_core.errors import ValidationError
 from ecl_core.llm.offline import OFFLINE_MARK, OfflineProvider
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
-from ecl_core.workflow.step import DirectoryArtifacts, StepContext
 from ecl_core.steps.summarize import (
     CombineSummariesStep,
     SplitSectionsStep,
     SummarizeSectionStep,
 )
+from ecl_core.workflow.step import DirectoryArtifacts, StepContext
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "documents" / "durable_llm_workflows.md"

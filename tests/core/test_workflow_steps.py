@@ -6,11 +6,11 @@ from structlog.testing import capture_logs
 from ecl_core.errors import ConfigError, MaxRevisionsExceeded, ValidationError
 from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
-from ecl_core.types import Critique, Draft
 from ecl_core.steps.builtin import default_registry
 from ecl_core.steps.critique import CritiqueStep
 from ecl_core.steps.generate import GenerateStep
 from ecl_core.steps.revise import FinalDraftStep, ReviseStep
+from ecl_core.types import Critique, Draft
 from ecl_core.workflow.step import DirectoryArtifacts, StepContext, StepRegistry
 
 from scenarios import critique_json

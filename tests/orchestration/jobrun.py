@@ -11,9 +11,9 @@ from typing import Any
 import dagster as dg
 
 from ecl_dagster.definitions import defs
+from ecl_dagster.resources import LLMResource
 from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.workflows.jobs import build_critique_revise
-from ecl_dagster.resources import LLMResource
 
 from scenarios import TOPIC
 

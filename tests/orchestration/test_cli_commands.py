@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 from processes import daemon, wait_for
 
-from ecl_dagster.runs import launching
 from ecl_dagster.cli import COMMANDS, ecl
+from ecl_dagster.runs import launching
 from ecl_dagster.runs.views import RunDetail, RunPage, RunSummary
 from ecl_dagster.service.keys import hash_key, load_keys
 

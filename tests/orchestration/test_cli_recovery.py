@@ -22,10 +22,10 @@ from ecl_core.errors import TransientLLMError
 from ecl_core.steps.builtin import CritiqueReviseInput
 from ecl_core.workflow.definition import WorkflowDefinition
 from ecl_core.workflow.step import Step, StepContext, StepRegistry, StepRetryPolicy
-from ecl_dagster.workflows.compiler import build_job
-from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.triggers.sensors import failed_run_usage
+from ecl_dagster.workflows.compiler import build_job
 
 from messages_api import Reply, error
 from scenarios import TOPIC, critique_json, draft_text

@@ -13,10 +13,10 @@ from ecl_core.errors import ConfigError
 from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import WorkflowDefinition, WorkflowValidationError
 from ecl_core.workflow.step import StepRetryPolicy
-from ecl_dagster.workflows.compiler import build_job
-from ecl_dagster.storage.io_managers import JsonIOManager
-from ecl_dagster.workflows.jobs import build_critique_revise, workflow_jobs
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.storage.io_managers import JsonIOManager
+from ecl_dagster.workflows.compiler import build_job
+from ecl_dagster.workflows.jobs import build_critique_revise, workflow_jobs
 from ecl_dagster.workflows.step_execution import dagster_retry_policy
 
 from jobrun import anthropic_llm, failure_text, step_failure, step_keys, stored_outputs

@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 
 from ecl_dagster import defs
-from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.storage.io_managers import JsonIOManager
 
 from jobrun import dagster_job_execute
 

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from ecl_core.steps.builtin import CritiqueReviseInput
 from ecl_core.workflow.definition import WorkflowDefinition
 from ecl_core.workflow.step import Step, StepContext, StepRegistry
-from ecl_dagster.workflows.compiler import build_job
-from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.storage.io_managers import JsonIOManager
+from ecl_dagster.workflows.compiler import build_job
 
 from analysis import add, make_codebase, materialized, migration_job
 from jobrun import anthropic_llm, failure_text, output_metadata, run_job, step_failure

@@ -4,8 +4,8 @@ import dagster as dg
 
 from ecl_core.review.book import ReviewBook
 from ecl_dagster.definitions import job_by_name
-from ecl_dagster.storage.ecl_db import ecl_db_url
 from ecl_dagster.review.resume import record_answer, resume
+from ecl_dagster.storage.ecl_db import ecl_db_url
 
 from analysis import (
     ASSETS,

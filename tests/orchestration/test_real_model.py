@@ -4,7 +4,7 @@ The model is tiny and writes poor prose; what is proven is ECL's side with a mod
 wrote: every structured answer is read from structured output (no repair request), every
 request fits the model's window, every document validates and cites only files of the tree,
 and a second run pays no call. Temperature 0 and ``fit_output_schema`` are the settings
-README gives for small local models.
+docs/getting-started.md gives for small local models.
 """
 
 import json

@@ -13,8 +13,8 @@ import pytest
 from ecl_core.review.book import ReviewBook
 from ecl_dagster.cli import main
 from ecl_dagster.definitions import defs
-from ecl_dagster.storage.ecl_db import ecl_db_url
 from ecl_dagster.review.sensor import review_sensor
+from ecl_dagster.storage.ecl_db import ecl_db_url
 
 from jobrun import anthropic_llm, stored_outputs
 from scenarios import TOPIC, draft_text

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from ecl_core.llm.offline import OFFLINE_MARK
-from ecl_dagster.storage.io_managers import JsonIOManager
-from ecl_dagster.workflows.jobs import workflow_jobs
 from ecl_dagster.resources import LLMResource
+from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.workflows.assets import request_partition_key, workflow_asset_specs
+from ecl_dagster.workflows.jobs import workflow_jobs
 
 from jobrun import anthropic_llm, step_failure
 from scenarios import draft_text, never_pass, pass_after
