@@ -1,6 +1,6 @@
 """Hostile input at the level a user meets it: the job over the local Messages API server.
 
-Issue 10: a critic's reply with verdicts that disagree, run config that tries to send the
+A critic's reply with verdicts that disagree, run config that tries to send the
 key elsewhere, settings outside their ranges, malformed answers and unsendable topics.
 """
 

@@ -28,9 +28,11 @@ from analysis import ASSETS, add, checks, materialized, migration_job
 from jobrun import output_metadata, run_job, step_failure, step_keys
 from llama_server import CONTEXT_WINDOW, MODEL
 
-TOPIC = "What a circuit breaker does"
-"""A topic on which this model, at temperature 0, writes drafts within the 2,000-character
-limit (on some others it writes until max_tokens, and the draft step fails as it should)."""
+TOPIC = "What a database index does"
+"""A topic on which this model, at temperature 0, writes drafts well within the 2,000-character
+limit (1,331 characters measured). On some others it writes until max_tokens and the draft
+step fails as it should; which ones differs between builds of llama.cpp (greedy decoding
+follows the build's floating point), so another machine's build may need another topic."""
 LOCAL_MODEL: dict[str, Any] = {
     "provider": "openai_compatible", "model": MODEL, "context_window_tokens": CONTEXT_WINDOW,
     "temperature": 0.0, "fit_output_schema": True, "timeout_s": 300.0,
