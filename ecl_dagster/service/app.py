@@ -20,8 +20,13 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ecl_core.logging import get_logger
+<<<<<<< HEAD
 from ecl_dagster.runs.launching import open_workspace
 from ecl_dagster.service import definitions, errors, health, runs
+=======
+from ecl_dagster.runs.launching import open_workspace
+from ecl_dagster.service import definitions, docs, errors, health, runs
+>>>>>>> offline-docs
 from ecl_dagster.service.context import Service, documents_dir
 from ecl_dagster.service.keys import KeyRing
 from ecl_dagster.service.metrics import registry_for
@@ -61,6 +66,7 @@ def create_app(
 
     app = FastAPI(
         title="ECL", version=API_VERSION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by docs.install, with no CDN
         description="Durable, observable LLM workflows on Dagster: submit and follow runs, "
         "read their steps, tokens and artifacts, cancel and re-execute them. Every endpoint "
         "but /health and /metrics asks for an API key in the X-API-Key header. Errors have "
@@ -70,6 +76,7 @@ def create_app(
         app.state.service = service
         app.state.metrics = registry_for(service.instance)
     errors.install(app)
+    docs.install(app)
     app.include_router(runs.router)
     app.include_router(definitions.router)
     app.include_router(health.router)
