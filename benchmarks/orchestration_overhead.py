@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.logging import configure_logging
 from ecl_core.loop import LoopState, next_action
 from ecl_core.steps.critique import critique

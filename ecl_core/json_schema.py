@@ -1,8 +1,9 @@
 """Walking a JSON schema: every object node of it, for the transforms ECL makes before sending.
 
-``ecl_core.llm.openai_provider`` (strict and capped schemas), ``ecl_core.llm.schema_budget``
-(schemas fitted to ``max_tokens``) and ``ecl_core.migration.grounding`` (citations as an
-``enum``) each change nodes in place, on a copy of the schema.
+``ecl_core.llm.providers.openai_provider`` (strict and capped schemas),
+``ecl_core.llm.schema_budget`` (schemas fitted to ``max_tokens``) and
+``ecl_core.migration.grounding`` (citations as an ``enum``) each change nodes in place, on a
+copy of the schema.
 """
 
 from collections.abc import Iterator

@@ -146,7 +146,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         register_secret(api_key)
         # Imported here: the SDK costs about 1.4 s to import (docs/dagster-notes.md), and a
         # deployment on the offline or scripted provider never needs it.
-        from ecl_core.llm.anthropic_provider import AnthropicProvider
+        from ecl_core.llm.providers.anthropic_provider import AnthropicProvider
 
         inner = AnthropicProvider(
             api_key=api_key,
@@ -160,7 +160,7 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
             raise ConfigError(f"provider 'openai_compatible' needs {OPENAI_API_KEY_ENV_VAR} to "
                               "be set (any value for a server without auth)")
         register_secret(api_key)
-        from ecl_core.llm.openai_provider import OpenAICompatibleProvider
+        from ecl_core.llm.providers.openai_provider import OpenAICompatibleProvider
 
         inner = OpenAICompatibleProvider(
             api_key=api_key,
@@ -171,13 +171,13 @@ def build_provider(settings: ProviderSettings, api_key: str | None) -> Provider:
         )
     elif name == "offline":
         # Imported here too: its migration answers bring the codebase scanner.
-        from ecl_core.llm.offline import OfflineProvider
+        from ecl_core.llm.providers.offline import OfflineProvider
 
         inner = OfflineProvider()
     elif name == "scripted":
         if not settings.scripted_path:
             raise ConfigError("provider 'scripted' needs scripted_path, a JSON list of responses")
-        from ecl_core.llm.scripted import ScriptedProvider
+        from ecl_core.llm.providers.scripted import ScriptedProvider
 
         inner = ScriptedProvider.from_file(settings.scripted_path)
     else:

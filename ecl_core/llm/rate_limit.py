@@ -14,9 +14,9 @@ The windows are pyrate-limiter's buckets, each a minute and a second long
 (``WINDOW_MS``): its SQLite bucket (with a file lock between processes) in the embedded
 instance's ``ecl.db``, its Postgres bucket in the instance's database. The API can
 tighten them at run time: when a response says a limit has nothing left (a rate-limit
-header with 0 remaining, ``ecl_core.llm.http_status.exhausted_until``), the provider reports
-``rate_limit_reset_at`` and every process waits until then before its next call (the
-``ecl_rate_limit_pause`` table).
+header with 0 remaining, ``ecl_core.llm.providers.http_status.exhausted_until``), the
+provider reports ``rate_limit_reset_at`` and every process waits until then before its next
+call (the ``ecl_rate_limit_pause`` table).
 
 A call waits at most ``max_wait_s`` for all of it; beyond that it fails with
 ``RateLimitWaitError``, transient (retried, and not counted by the circuit breaker: the

@@ -20,13 +20,8 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ecl_core.logging import get_logger
-<<<<<<< HEAD
-from ecl_dagster.runs.launching import open_workspace
-from ecl_dagster.service import definitions, errors, health, runs
-=======
 from ecl_dagster.runs.launching import open_workspace
 from ecl_dagster.service import definitions, docs, errors, health, runs
->>>>>>> offline-docs
 from ecl_dagster.service.context import Service, documents_dir
 from ecl_dagster.service.keys import KeyRing
 from ecl_dagster.service.metrics import registry_for

@@ -3,7 +3,7 @@
 import pytest
 
 from ecl_core.errors import PermanentLLMError, TransientLLMError
-from ecl_core.llm.anthropic_provider import STREAM_ABOVE_MAX_TOKENS, AnthropicProvider
+from ecl_core.llm.providers.anthropic_provider import STREAM_ABOVE_MAX_TOKENS, AnthropicProvider
 from ecl_core.types import CompletionRequest, Message
 
 from messages_api import STREAM_CHUNK_CHARS, error, message_text, ok, system_text

@@ -3,8 +3,8 @@
 import pytest
 
 from ecl_core.errors import ContextWindowExceeded
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.llm.schema_budget import MIN_STRING_CHARS, fit_schema, longest_chars
-from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.llm.windows import ModelLimits, SizedProvider, known_limits
 from ecl_core.migration.documents import CodebaseAnalysis, MigrationPlan
 from ecl_core.migration.grounding import CITATION_ENUM_MAX_PATHS, grounded_schema

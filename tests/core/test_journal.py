@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ecl_core.db import engine
 from ecl_core.errors import TransientLLMError, ValidationError
 from ecl_core.llm.journal import JournaledProvider, journal_scope, request_hash
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.types import CompletionRequest, Message
 
 REQUEST = CompletionRequest(

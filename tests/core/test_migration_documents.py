@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from ecl_core.errors import ConfigError, OutputCutOff, ValidationError
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.migration.delivery import assemble
 from ecl_core.migration.documents import (
     ArchitectureDesign,

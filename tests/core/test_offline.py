@@ -2,7 +2,7 @@
 
 import json
 
-from ecl_core.llm.offline import OFFLINE_MARK, OfflineProvider
+from ecl_core.llm.providers.offline import OFFLINE_MARK, OfflineProvider
 from ecl_core.loop import LoopState, next_action
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.critique import critique

@@ -12,9 +12,9 @@ from ecl_core.errors import (
     RateLimitWaitError,
     TransientLLMError,
 )
-from ecl_core.llm import openai_provider
 from ecl_core.llm.factory import ProviderSettings, build_provider
-from ecl_core.llm.openai_provider import JSON_OBJECT_MAX_LENGTH, OpenAICompatibleProvider
+from ecl_core.llm.providers import openai_provider
+from ecl_core.llm.providers.openai_provider import JSON_OBJECT_MAX_LENGTH, OpenAICompatibleProvider
 from ecl_core.llm.resilience import RateLimits, RetrySettings
 from ecl_core.types import CompletionRequest, Message
 

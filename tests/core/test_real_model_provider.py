@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from structlog.testing import capture_logs
 
 from ecl_core.errors import ContextWindowExceeded
-from ecl_core.llm import openai_provider
 from ecl_core.llm.factory import ProviderSettings, build_provider
+from ecl_core.llm.providers import openai_provider
 from ecl_core.steps.critique import critique
 from ecl_core.types import CompletionRequest, Draft, Message
 

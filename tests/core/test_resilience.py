@@ -8,8 +8,8 @@ from structlog.testing import capture_logs
 
 from ecl_core.db import engine
 from ecl_core.errors import CircuitOpenError, PermanentLLMError, TransientLLMError
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.llm.resilience import BreakerSettings, ResilientProvider, RetrySettings, make_breaker
-from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.types import CompletionRequest, Message
 
 REQUEST = CompletionRequest(

@@ -13,7 +13,7 @@ from ecl_core.errors import (
     UnknownReview,
     ValidationError,
 )
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
 from ecl_core.review.book import ReviewBook, ReviewDesk
 from ecl_core.steps.builtin import default_registry

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ecl_core.errors import ValidationError
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.steps.critique import critique, parse_critique
 from ecl_core.steps.generate import generate
 from ecl_core.steps.revise import revise

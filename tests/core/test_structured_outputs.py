@@ -4,8 +4,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from ecl_core.errors import PermanentLLMError
-from ecl_core.llm import anthropic_provider
 from ecl_core.llm.factory import ProviderSettings, build_provider
+from ecl_core.llm.providers import anthropic_provider
 from ecl_core.llm.resilience import RetrySettings
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.critique import critique

@@ -6,8 +6,8 @@ import pytest
 
 from ecl_core.documents import MAX_DOCUMENT_BYTES, split_sections
 from ecl_core.errors import ValidationError
-from ecl_core.llm.offline import OFFLINE_MARK, OfflineProvider
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.offline import OFFLINE_MARK, OfflineProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
 from ecl_core.steps.summarize import (
     CombineSummariesStep,

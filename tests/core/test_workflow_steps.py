@@ -4,7 +4,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from ecl_core.errors import ConfigError, MaxRevisionsExceeded, ValidationError
-from ecl_core.llm.scripted import ScriptedProvider
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.logging import get_logger
 from ecl_core.steps.builtin import default_registry
 from ecl_core.steps.critique import CritiqueStep

@@ -5,6 +5,7 @@ import pytest
 
 from ecl_core.errors import CircuitOpenError, RateLimitWaitError, TransientLLMError
 from ecl_core.llm.journal import JournaledProvider, journal_scope
+from ecl_core.llm.providers.scripted import ScriptedProvider
 from ecl_core.llm.rate_limit import RateLimitedProvider, close_windows
 from ecl_core.llm.resilience import (
     BreakerSettings,
@@ -13,7 +14,6 @@ from ecl_core.llm.resilience import (
     RetrySettings,
     make_breaker,
 )
-from ecl_core.llm.scripted import ScriptedProvider
 from ecl_core.types import CompletionRequest, Message
 
 from budget_race import race_for_one_call

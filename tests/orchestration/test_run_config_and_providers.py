@@ -3,7 +3,7 @@
 import pytest
 from structlog.testing import capture_logs
 
-from ecl_core.llm.offline import OFFLINE_MARK
+from ecl_core.llm.providers.offline import OFFLINE_MARK
 
 from jobrun import anthropic_llm, failure_text, output_metadata, run_job, step_failure
 from scenarios import TOPIC, pass_after

@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from ecl_core.llm.offline import OFFLINE_MARK
+from ecl_core.llm.providers.offline import OFFLINE_MARK
 from ecl_dagster.cli import run_status
 from ecl_dagster.definitions import defs
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from ecl_core.llm.offline import OFFLINE_MARK
+from ecl_core.llm.providers.offline import OFFLINE_MARK
 from ecl_dagster.resources import LLMResource
 from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.workflows.assets import request_partition_key, workflow_asset_specs

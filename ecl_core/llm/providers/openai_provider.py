@@ -25,8 +25,8 @@ the next rung within the same call, so it is never retried as a transient error 
 counts against the circuit breaker.
 
 Context windows: ``model_limits`` and ``count_input_tokens`` ask the server
-(``ecl_core.llm.openai_server``); a 400 that states the model's maximum context length is a
-``ContextWindowExceeded`` carrying that window, which ``ecl_core.llm.windows`` learns.
+(``ecl_core.llm.providers.openai_server``); a 400 that states the model's maximum context
+length is a ``ContextWindowExceeded`` carrying that window, which ``ecl_core.llm.windows`` learns.
 """
 
 import copy
@@ -48,14 +48,14 @@ from openai.types.chat import (
 
 from ecl_core.errors import ContextWindowExceeded, PermanentLLMError
 from ecl_core.json_schema import object_nodes
-from ecl_core.llm.http_status import (
+from ecl_core.llm.providers.http_status import (
     READ_ERRORS,
     exhausted_until,
     malformed,
     unsendable,
 )
-from ecl_core.llm.openai_errors import translate_openai_error
-from ecl_core.llm.openai_server import ServerProbe
+from ecl_core.llm.providers.openai_errors import translate_openai_error
+from ecl_core.llm.providers.openai_server import ServerProbe
 from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
@@ -179,7 +179,7 @@ class OpenAICompatibleProvider:
                                   model=model)
 
     def model_limits(self) -> ModelLimits | None:
-        """The context window the server reports (``ecl_core.llm.openai_server``), or None."""
+        """The context window the server reports (``providers.openai_server``), or None."""
         return self._probe.limits()
 
     def count_input_tokens(self, request: CompletionRequest) -> int | None:

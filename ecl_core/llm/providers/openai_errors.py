@@ -1,6 +1,6 @@
 """The one place that turns openai SDK errors into ECL's transient and permanent errors.
 
-The same rule as for the Messages API (``ecl_core.llm.http_status``): 408, 409, 429 and
+The same rule as for the Messages API (``ecl_core.llm.providers.http_status``): 408, 409, 429 and
 every 5xx are transient, timeouts and dropped connections too, every other status is
 permanent. A connection cut while the body is read arrives as the ``httpx2.TransportError``
 of the SDK's HTTP client.
@@ -10,7 +10,7 @@ import httpx2
 import openai
 
 from ecl_core.errors import LLMError, LLMTimeoutError, PermanentLLMError, TransientLLMError
-from ecl_core.llm.http_status import is_transient_status, parse_retry_after
+from ecl_core.llm.providers.http_status import is_transient_status, parse_retry_after
 
 __all__ = ["translate_openai_error"]
 

@@ -1,6 +1,6 @@
 """The one place that turns anthropic SDK errors into ECL's transient and permanent errors.
 
-Statuses are classified by ``ecl_core.llm.http_status`` (408, 409, 429 and every 5xx
+Statuses are classified by ``ecl_core.llm.providers.http_status`` (408, 409, 429 and every 5xx
 transient, every other status permanent); timeouts and dropped connections are transient.
 
 A streamed answer can fail after its ``200`` head was received. The SDK then raises a
@@ -14,7 +14,7 @@ import anthropic
 import httpx2
 
 from ecl_core.errors import LLMError, LLMTimeoutError, PermanentLLMError, TransientLLMError
-from ecl_core.llm.http_status import is_transient_status, parse_retry_after
+from ecl_core.llm.providers.http_status import is_transient_status, parse_retry_after
 
 __all__ = ["ERROR_TYPE_STATUS", "translate_anthropic_error"]
 

@@ -33,8 +33,8 @@ from anthropic.types import (
 )
 
 from ecl_core.errors import PermanentLLMError
-from ecl_core.llm.http_status import READ_ERRORS, exhausted_until, malformed, unsendable
-from ecl_core.llm.sdk_errors import translate_anthropic_error
+from ecl_core.llm.providers.http_status import READ_ERRORS, exhausted_until, malformed, unsendable
+from ecl_core.llm.providers.sdk_errors import translate_anthropic_error
 from ecl_core.llm.windows import ModelLimits
 from ecl_core.logging import get_logger, warn_once
 from ecl_core.types import CacheTTL, CompletionRequest, CompletionResponse, TokenUsage
