@@ -19,20 +19,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from ecl_dagster.service.keys import new_key
 from ecl_dagster.stack import services
 from ecl_dagster.stack.postgres import free_port
 
+from browser import chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("ECL_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "api-docs"
-CHROMIUM = "/usr/bin/chromium"
-# As in test_ui.py: without the background-networking flags Chromium calls out by itself.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -72,12 +68,8 @@ def api_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does as root)"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

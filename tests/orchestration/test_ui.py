@@ -13,32 +13,23 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from browser import chromium
 from messages_api import Reply, error
 from scenarios import STACK_DRAFT
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("ECL_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
 DOCUMENT = ROOT / "examples" / "documents" / "durable_llm_workflows.md"
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling out of this closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 RUN_TIMEOUT_MS = 180_000
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does as root)"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium(ARTIFACTS) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
