@@ -68,21 +68,13 @@ fi
 # dg warns when the active virtual environment is not the project's .venv: this is it.
 export VIRTUAL_ENV="$PWD/.venv"
 [ -t 2 ] && export ECL_LOG_FORMAT="${ECL_LOG_FORMAT:-console}"
-started=$(date +%s)
+newest() { .venv/bin/ecl list --workflow "$job" --limit 1 --format quiet; }
+before=$(newest)
 status=0
 .venv/bin/dg launch --job "$job" "${config[@]}" || status=$?
-# The run dg launched: the newest of the job's runs, if it was created after we started.
-run_id=$(.venv/bin/python - "$job" "$started" <<'PY'
-import sys
-
-import dagster as dg
-
-with dg.DagsterInstance.get() as instance:
-    runs = instance.get_run_records(dg.RunsFilter(job_name=sys.argv[1]), limit=1)
-    if runs and runs[0].create_timestamp.timestamp() >= float(sys.argv[2]) - 1:
-        print(runs[0].dagster_run.run_id)
-PY
-)
+# The run dg launched: the job's newest run, unless dg failed before it made one.
+run_id=$(newest)
+[ "$run_id" != "$before" ] || run_id=""
 if [ -n "$run_id" ]; then
   .venv/bin/ecl status "$run_id" --summary >&2 || true
 fi
