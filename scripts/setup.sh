@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.11 to 3.13 and install ECL into it (editable), with extras "$@".
+# Create .venv with Python 3.11 to 3.13 and install ECL into it (editable), with extras "$@";
+# with the dev extra, also the example step package examples/translate (the tests run it).
 # Sourced by run.sh and test.sh; safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,7 +17,9 @@ log=.venv/setup.log
 echo "setup: installing ECL${extras:+ with its $extras extra} and its dependencies into .venv" \
   "(pip's log: $log)" >&2
 started=$SECONDS
-if ! .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras:+[$extras]}" \
+packages=(-e ".${extras:+[$extras]}")
+[ "$extras" = dev ] && packages+=(-e examples/translate)
+if ! .venv/bin/python -m pip install --disable-pip-version-check "${packages[@]}" \
     > "$log" 2>&1; then
   cat "$log" >&2
   echo "installing ECL failed; the log above is also in $log" >&2

@@ -31,14 +31,12 @@ How a step's input is built (the step's ``input_model`` validates it):
 """
 
 import heapq
-from collections.abc import Hashable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import jmespath
 import jmespath.exceptions
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecl_core.errors import ConfigError, ECLError
@@ -48,6 +46,7 @@ from ecl_core.workflow.step import StepRegistry
 
 __all__ = [
     "MAX_LOOP_ITERATIONS",
+    "NAME_PATTERN",
     "Conditional",
     "Problem",
     "RevisionLoop",
@@ -57,8 +56,6 @@ __all__ = [
     "WorkflowValidationError",
     "entry_step",
     "input_model",
-    "load_workflow",
-    "load_workflows",
     "topological_order",
     "validate",
 ]
@@ -172,14 +169,16 @@ class WorkflowDefinition(_Model):
 
 
 class Problem(_Model):
-    """One broken rule: which file, which step (or transition), which rule."""
+    """One broken rule: which file (and line, when read from one), which step, which rule."""
 
     file: str
     step: str
     rule: str
+    line: int | None = Field(None, ge=1, description="The line of the file it is about.")
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.step}: {self.rule}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.step}: {self.rule}"
 
 
 class WorkflowValidationError(ECLError):
@@ -188,111 +187,6 @@ class WorkflowValidationError(ECLError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("invalid workflow:\n" + "\n".join(f"  {p}" for p in self.problems))
-
-
-class _UniqueKeys(yaml.constructor.SafeConstructor):
-    """YAML's safe constructor, refusing a mapping that repeats a key.
-
-    The YAML spec requires keys to be unique; PyYAML silently keeps the last value.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable) and key in seen:  # an unhashable key: PyYAML refuses
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            if isinstance(key, Hashable):
-                seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
-        return mapping
-
-
-class _UniqueKeyLoader(_UniqueKeys, yaml.SafeLoader):
-    """The safe loader in pure Python, refusing repeated keys."""
-
-
-_C_SAFE_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
-_FAST_LOADER: type[yaml.SafeLoader] | None = (
-    type("_FastUniqueKeyLoader", (_UniqueKeys, _C_SAFE_LOADER), {})
-    if _C_SAFE_LOADER is not None else None
-)
-"""The same on libyaml's parser, where PyYAML was built with it (its wheels are): parsing
-the workflows in pure Python was about 20 ms of loading the definitions."""
-
-
-def _load_yaml(text: str) -> Any:
-    """``text`` parsed by ``_UniqueKeyLoader``, fast where libyaml is there.
-
-    A document libyaml refuses is parsed again in pure Python, whose message quotes the line
-    and marks the column, and names what libyaml's leaves out (an undefined alias's name).
-    """
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.load(text, Loader=_FAST_LOADER)
-        except yaml.YAMLError:
-            pass
-    return yaml.load(text, Loader=_UniqueKeyLoader)
-
-
-def load_workflow(path: Path) -> WorkflowDefinition:
-    """Read one workflow file (YAML), without checking its wiring (see ``validate``).
-
-    Raises:
-        WorkflowValidationError: The file is not YAML, repeats a key in a mapping (the
-            problem names the key, line and column), or is not shaped like a workflow.
-    """
-    source = str(path)
-    try:
-        data = _load_yaml(path.read_text(encoding="utf-8"))
-        return WorkflowDefinition.model_validate({**data, "source": source})
-    except (OSError, yaml.YAMLError, TypeError) as err:
-        raise WorkflowValidationError([Problem(file=source, step="file", rule=str(err))]) from None
-    except pydantic.ValidationError as err:
-        raise WorkflowValidationError(
-            Problem(
-                file=source,
-                step="field " + ".".join(str(p) for p in e["loc"]),
-                rule=e["msg"],
-            )
-            for e in err.errors()
-        ) from None
-
-
-def load_workflows(folder: Path, registry: StepRegistry) -> list[WorkflowDefinition]:
-    """Load and validate every ``*.yaml`` / ``*.yml`` file in ``folder``, sorted by name.
-
-    Raises:
-        WorkflowValidationError: Any file is invalid, two files share a workflow id, or two
-            workflows share a step id (their ops would share a name); the problems of every
-            file are listed.
-    """
-    workflows, problems = [], []
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        try:
-            workflow = load_workflow(path)
-            validate(workflow, registry)
-            workflows.append(workflow)
-        except WorkflowValidationError as err:
-            problems += err.problems
-    ids = [w.id for w in workflows]
-    for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
-        problems.append(Problem(file=str(folder), step=f"workflow '{duplicate}'",
-                                rule="two files define this workflow id"))
-    owners: dict[str, str] = {}
-    for workflow in workflows:
-        for step in workflow.steps:
-            owner = owners.setdefault(step.id, workflow.id)
-            if owner != workflow.id:
-                problems.append(Problem(
-                    file=workflow.source, step=f"step '{step.id}'",
-                    rule=f"workflow '{owner}' has a step with this id too; ops are named by "
-                    "step id and Dagster wants op names unique in a code location: rename it"))
-    if problems:
-        raise WorkflowValidationError(problems)
-    return workflows
 
 
 def input_model(workflow: WorkflowDefinition) -> type[BaseModel]:

@@ -9,7 +9,7 @@ DAGSTER_HOME; one module per command::
     logs.py         ecl logs RUN [--step S] [--follow]
     cancel.py       ecl cancel RUN
     reexecution.py  ecl reexecute RUN [--all] [--budget-tokens N] [--budget-usd X]
-    workflows.py    ecl workflows list|show ID
+    workflows.py    ecl workflows list|show ID|check [PATH]|new NAME
     server.py       ecl server start|new-key
     review.py       ecl review list|show|answer|resume
     usage.py        ecl usage [--since T] [--workflow W]
@@ -94,7 +94,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reexecute": ("ecl_dagster.cli.reexecution:reexecute_command",
                   "Re-execute a run, from failure by default, and print the new run's status."),
     "workflows": ("ecl_dagster.cli.workflows:workflows",
-                  "List or show the workflows of workflows/ (or $ECL_WORKFLOWS_DIR)."),
+                  "List, show, check or create the workflows of workflows/ "
+                  "(or $ECL_WORKFLOWS_DIR)."),
     "review": ("ecl_dagster.cli.review:review",
                "List, show, answer and resume reviews by a person."),
     "usage": ("ecl_dagster.cli.usage:usage",

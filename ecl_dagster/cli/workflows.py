@@ -1,24 +1,29 @@
-"""``ecl workflows list|show``: the workflows of the workflows folder (no DAGSTER_HOME needed).
+"""``ecl workflows list|show|check|new``: the workflows folder's files (no DAGSTER_HOME needed).
 
 ``--format json`` prints what the HTTP API's ``GET /definitions`` and
-``GET /definitions/{id}`` return (``ecl_dagster.workflows.views``).
+``GET /definitions/{id}`` return (``ecl_dagster.workflows.views``). A broken file never
+hides the others: ``list`` shows the valid ones and each broken file's problems (file:line)
+on stderr, and exits 2; ``check`` reports every problem of every file and exits 1.
 """
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import click
 from click.shell_completion import CompletionItem
 
+from ecl_core.errors import ConfigError
 from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     RevisionLoop,
     WorkflowDefinition,
     WorkflowValidationError,
-    load_workflows,
     topological_order,
 )
-from ecl_dagster.cli.common import Refused, echo_listing, echo_model, format_option
+from ecl_core.workflow.files import WorkflowFolder, scan_workflows
+from ecl_core.workflow.scaffold import new_workflow_text
+from ecl_dagster.cli.common import Refused, echo_json, echo_listing, echo_model, format_option
 from ecl_dagster.runs import launching
 from ecl_dagster.workflows.jobs import workflows_dir
 
@@ -43,11 +48,8 @@ def find(workflow_id: str) -> WorkflowDefinition:
 
 def complete_workflow(ctx: click.Context, param: click.Parameter,
                       incomplete: str) -> list[CompletionItem]:
-    """The ids of the workflows that start with ``incomplete``."""
-    try:
-        defined = load_workflows(workflows_dir(), default_registry())
-    except WorkflowValidationError:
-        return []
+    """The ids of the valid workflows that start with ``incomplete``."""
+    defined = scan_workflows(workflows_dir(), default_registry()).workflows
     return [CompletionItem(w.id, help=w.name) for w in defined if w.id.startswith(incomplete)]
 
 
@@ -87,26 +89,91 @@ def _show(workflow: WorkflowDefinition, out: TextIO) -> None:
     out.write(f"  order: {' -> '.join(topological_order(workflow))}\n")
 
 
+def _broken(scan: WorkflowFolder, out: TextIO) -> None:
+    for file, problems in sorted(scan.broken.items()):
+        out.write(f"broken: {file} ({len(problems)} problem(s)):\n")
+        for problem in problems:
+            out.write(f"  {problem}\n")
+
+
 @click.group()
 def workflows() -> None:
-    """List or show the workflows of workflows/ (or $ECL_WORKFLOWS_DIR)."""
+    """List, show, check or create the workflows of workflows/ (or $ECL_WORKFLOWS_DIR)."""
 
 
 @workflows.command("list")
 @format_option
 def list_workflows(fmt: str) -> None:
-    """One line per workflow: id, steps, loop, name.
+    """One line per workflow: id, steps, loop, name; then each broken file's problems.
 
-    JSON: what the API's GET /definitions returns; quiet: the ids.
+    JSON: what the API's GET /definitions returns; quiet: the ids. Exits 2 when a file is
+    broken (its problems on stderr, with file and line).
     """
-    try:
-        defined = load_workflows(workflows_dir(), default_registry())
-    except WorkflowValidationError as err:
-        raise Refused(str(err)) from None
+    scan = scan_workflows(workflows_dir(), default_registry())
     from ecl_dagster.workflows.views import workflow_info
 
+    defined = scan.workflows
     echo_listing(fmt, [workflow_info(w) for w in defined], (w.id for w in defined),
                  lambda: _list(defined, sys.stdout))
+    if scan.broken:
+        _broken(scan, sys.stderr)
+        raise Refused(f"{len(scan.broken)} workflow file(s) broken; fix them, then "
+                      "`ecl workflows check`")
+
+
+@workflows.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@format_option
+def check_workflows(path: Path | None, fmt: str) -> None:
+    """Check every workflow file of PATH (a file or folder; default the workflows folder).
+
+    Every problem of every file, with file, line, step and rule; exits 1 if there is one.
+    JSON: {"valid": [ids], "problems": [{file, line, step, rule}]}.
+    """
+    scan = scan_workflows(path or workflows_dir(), default_registry())
+    if fmt == "json":
+        echo_json({"valid": [w.id for w in scan.workflows],
+                   "problems": [p.model_dump() for p in scan.problems]})
+    elif fmt == "quiet":
+        for problem in scan.problems:
+            click.echo(str(problem))
+    else:
+        for workflow in scan.workflows:
+            click.echo(f"ok      {workflow.source} ({workflow.id})")
+        _broken(scan, sys.stdout)
+        click.echo(f"{len(scan.workflows) + len(scan.broken)} file(s), "
+                   f"{len(scan.broken)} broken", err=True)
+    if scan.broken:
+        sys.exit(1)
+
+
+@workflows.command("new")
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write NAME.yaml [default: the workflows folder].")
+def new_workflow(name: str, folder: Path | None) -> None:
+    """Write NAME.yaml: a critique-revise workflow that runs as written, to make your own.
+
+    Prints the file's path; refuses (exit 2) a name that cannot name a job, or a file that
+    exists.
+    """
+    try:
+        text = new_workflow_text(name)
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="NAME") from None
+    target = (folder or workflows_dir()) / f"{name}.yaml"
+    if target.exists():
+        raise Refused(f"{target} exists; choose another NAME or edit it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    problems = scan_workflows(target.parent, default_registry()).broken.get(str(target))
+    if problems:
+        target.unlink()
+        raise Refused("the new workflow would not load here: "
+                      + "; ".join(str(p) for p in problems))
+    click.echo(str(target))
+    click.echo(f"next: ecl run {name} --input '{{\"topic\": \"What a database index does\"}}'"
+               " --wait   (offline; add --provider anthropic for Claude)", err=True)
 
 
 @workflows.command("show")

@@ -30,16 +30,18 @@ from pydantic import BaseModel
 from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     WorkflowDefinition,
+    WorkflowValidationError,
     entry_step,
     input_model,
-    load_workflows,
 )
+from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.review.continuation import inherited_tags
 from ecl_dagster.workflows.jobs import reconstructable_job, workflows_dir
 
 __all__ = [
     "INFO_CONSOLE",
     "LOCATION_NAME",
+    "JobNotLoaded",
     "NotCancelable",
     "PathOutsideRoot",
     "UnknownWorkflow",
@@ -65,19 +67,34 @@ class NotCancelable(RuntimeError):
     """The run has ended already; the message gives its state."""
 
 
+class JobNotLoaded(LookupError):
+    """The code location has no job of this name, even after a reload.
+
+    It failed to load, or its workflows folder differs from this process's: the message
+    says which.
+    """
+
+
 def find_workflow(workflow_id: str) -> WorkflowDefinition:
     """The workflow ``workflow_id`` of the workflows folder (``ecl_dagster.workflows.jobs``).
 
+    A broken file elsewhere in the folder does not matter (``scan_workflows``).
+
     Raises:
         UnknownWorkflow: No such workflow.
-        WorkflowValidationError: A workflow file is invalid.
+        WorkflowValidationError: The file that defines it (or is named after it) is broken;
+            the problems name file, line, step and rule.
     """
-    found = {w.id: w for w in load_workflows(workflows_dir(), default_registry())}
-    if workflow_id not in found:
-        raise UnknownWorkflow(
-            f"no workflow {workflow_id!r} (defined: {', '.join(sorted(found)) or 'none'})"
-        )
-    return found[workflow_id]
+    scan = scan_workflows(workflows_dir(), default_registry())
+    found = {w.id: w for w in scan.workflows}
+    if workflow_id in found:
+        return found[workflow_id]
+    broken = [scan.broken[file] for file, name in scan.broken_ids.items() if name == workflow_id]
+    if broken:
+        raise WorkflowValidationError(broken[0])
+    raise UnknownWorkflow(
+        f"no workflow {workflow_id!r} (defined: {', '.join(sorted(found)) or 'none'})"
+    )
 
 
 class PathOutsideRoot(ValueError):
@@ -145,10 +162,19 @@ def open_workspace(
         yield workspace
 
 
-def _location(request: WorkspaceRequestContext) -> Any:
+def _location_name(request: WorkspaceRequestContext) -> str:
     entries = request.get_code_location_entries()
-    name = LOCATION_NAME if LOCATION_NAME in entries else next(iter(entries), LOCATION_NAME)
-    return request.get_code_location(name)
+    return LOCATION_NAME if LOCATION_NAME in entries else next(iter(entries), LOCATION_NAME)
+
+
+def _loaded(request: WorkspaceRequestContext, job_name: str) -> Any:
+    """The code location, if it loaded and has job ``job_name``; else None."""
+    entry = request.get_code_location_entries().get(_location_name(request))
+    location = entry.code_location if entry is not None else None
+    if location is None:
+        return None
+    (repo,) = location.get_repositories().values()
+    return location if repo.has_job(job_name) else None
 
 
 def submit(
@@ -160,12 +186,29 @@ def submit(
 ) -> dg.DagsterRun:
     """Create a run of ``job_name`` and hand it to the run coordinator (``dagster job launch``).
 
+    A job the loaded code location lacks (a workflow file added since it loaded) makes
+    the code location reload once, as the UI's "Reload" does.
+
     Raises:
         DagsterUserCodeUnreachableError: The code location cannot be reached.
         DagsterInvalidConfigError: The run config does not fit the job's config schema.
+        JobNotLoaded: The code location failed to load, or has no such job after a reload.
     """
     request = workspace.create_request_context()
-    location = _location(request)
+    location = _loaded(request, job_name)
+    if location is None:
+        workspace.reload_code_location(_location_name(request))
+        request = workspace.create_request_context()
+        location = _loaded(request, job_name)
+    if location is None:
+        entry = request.get_code_location_entries().get(_location_name(request))
+        error = entry.load_error if entry is not None else None
+        raise JobNotLoaded(
+            f"the code location failed to load: {error.message.strip().splitlines()[-1]}"
+            if error is not None else
+            f"the code location has no job {job_name!r}: its workflows folder is not this "
+            "process's, or the file changed after it loaded; reload it (the UI's Reload)"
+        )
     (repo,) = location.get_repositories().values()
     remote_job = repo.get_full_job(job_name)
     run = _create_run(

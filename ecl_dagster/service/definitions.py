@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from ecl_core.steps.builtin import default_registry
-from ecl_core.workflow.definition import load_workflows
+from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.runs import launching
 from ecl_dagster.service.context import caller
 from ecl_dagster.service.errors import ApiError, ErrorBody
@@ -23,8 +23,12 @@ router = APIRouter(prefix="/definitions", tags=["definitions"], dependencies=[De
 
 @router.get("", response_model=list[WorkflowInfo], summary="The workflows")
 def list_definitions() -> list[WorkflowInfo]:
-    """Every workflow of the workflows folder, by file name."""
-    return [workflow_info(w) for w in load_workflows(workflows_dir(), default_registry())]
+    """Every valid workflow of the workflows folder, by file name.
+
+    A broken file is left out; ``GET /health/ready`` names it (``workflows``).
+    """
+    scan = scan_workflows(workflows_dir(), default_registry())
+    return [workflow_info(w) for w in scan.workflows]
 
 
 @router.get("/{workflow_id}", response_model=WorkflowDetail,

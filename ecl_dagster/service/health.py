@@ -3,11 +3,13 @@
 Ready means: the instance's storage answers a query, the code location is loaded, and
 every shared circuit breaker's state is read from ECL's database. It answers 503 when the
 storage or the code location fails (the API cannot start or read runs), and 200 with
-status ``degraded`` while a breaker is open or half-open: runs are still accepted, and
-their LLM calls fail fast until the breaker lets a trial call through (docs/architecture.md,
-Resilience).
+status ``degraded`` while a breaker is open or half-open (runs are still accepted, and
+their LLM calls fail fast until the breaker lets a trial call through; docs/architecture.md,
+Resilience) or while a workflow file is broken (the other workflows' runs are accepted;
+that one's are refused with 503 and its problems).
 """
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -15,9 +17,12 @@ from pydantic import BaseModel, Field
 
 from ecl_core.llm.breaker_store import breaker_states
 from ecl_core.logging import get_logger, redact
+from ecl_core.steps.builtin import default_registry
+from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.runs.launching import LOCATION_NAME
 from ecl_dagster.service.context import Service, service
 from ecl_dagster.storage.ecl_db import ecl_db_url
+from ecl_dagster.workflows.jobs import workflows_dir
 
 __all__ = ["Breaker", "Check", "Readiness", "router"]
 
@@ -48,6 +53,8 @@ class Readiness(BaseModel):
     status: Literal["ready", "degraded", "unavailable"]
     storage: Check
     code_location: Check
+    workflows: Check = Field(description="Whether every workflow file is valid; the error "
+                             "names each broken file and the line of its first problem.")
     breakers: list[Breaker]
     breaker_check: Check
 
@@ -93,6 +100,7 @@ def ready(svc: Annotated[Service, Depends(service)], response: Response) -> Read
                              error=None if entry.code_location else "still loading")
     except Exception as err:
         location = _failed("code_location", err)
+    workflows = _workflow_files()
     breakers: list[Breaker] = []
     try:
         breakers = [
@@ -104,9 +112,25 @@ def ready(svc: Annotated[Service, Depends(service)], response: Response) -> Read
     if not (storage.ok and location.ok):
         response.status_code = 503
         state: Literal["ready", "degraded", "unavailable"] = "unavailable"
-    elif not breaker_check.ok or any(b.state != "closed" for b in breakers):
+    elif not (breaker_check.ok and workflows.ok) or any(b.state != "closed" for b in breakers):
         state = "degraded"
     else:
         state = "ready"
-    return Readiness(status=state, storage=storage, code_location=location, breakers=breakers,
-                     breaker_check=breaker_check)
+    return Readiness(status=state, storage=storage, code_location=location, workflows=workflows,
+                     breakers=breakers, breaker_check=breaker_check)
+
+
+def _workflow_files() -> Check:
+    """Whether every workflow file is valid; else each broken file's name and first line."""
+    try:
+        broken = scan_workflows(workflows_dir(), default_registry()).broken
+    except Exception as err:  # an unreadable folder is what this reports
+        return _failed("workflows", err)
+    if not broken:
+        return Check(ok=True)
+    named = ", ".join(
+        f"{Path(file).name}:{problems[0].line}" if problems[0].line else Path(file).name
+        for file, problems in sorted(broken.items())
+    )
+    return Check(ok=False, error=f"{len(broken)} broken workflow file(s): {named}; their runs "
+                 "are refused: run `ecl workflows check` for every problem")

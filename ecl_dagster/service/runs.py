@@ -22,6 +22,7 @@ from ecl_core.errors import ReviewAnswerRefused, UnknownReview, ValidationError
 from ecl_core.llm.factory import ProviderName
 from ecl_core.logging import get_logger, redact
 from ecl_core.review.model import Answer
+from ecl_core.workflow.definition import WorkflowValidationError
 from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_book
 from ecl_dagster.review.resume import record_answer
 from ecl_dagster.runs import launching
@@ -171,7 +172,10 @@ def _origin_tags(request: Request, key: ApiKey) -> dict[str, str]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RunSummary,
-             responses=_422, summary="Submit a workflow run")
+             responses={**_422, 503: {"model": ErrorBody, "description": "The workflow's file "
+                                      "is broken, or the code location lacks its job: the "
+                                      "message says why."}},
+             summary="Submit a workflow run")
 def submit(
     body: SubmitRequest, request: Request, response: Response,
     key: Annotated[ApiKey, Depends(caller)], svc: Annotated[Service, Depends(service)],
@@ -186,6 +190,9 @@ def submit(
     except launching.UnknownWorkflow as err:
         raise ApiError(422, str(err), [FieldProblem(loc=["body", "workflow"], msg=str(err),
                                                     type="unknown_workflow")]) from None
+    except WorkflowValidationError as err:
+        raise ApiError(503, f"workflow {body.workflow!r} cannot run until its file is fixed: "
+                       + "; ".join(str(p) for p in err.problems)) from None
     try:
         run_config = launching.workflow_run_config(workflow, body.input, svc.documents)
     except pydantic.ValidationError as err:
@@ -210,6 +217,8 @@ def submit(
         run = launching.submit(svc.instance, svc.workspace, workflow.id, run_config, tags)
     except DagsterUserCodeUnreachableError:
         raise _unreachable() from None
+    except launching.JobNotLoaded as err:
+        raise ApiError(503, str(err)) from None
     except dg.DagsterInvalidConfigError as err:
         raise ApiError(422, "the run config does not fit the job", [
             FieldProblem(loc=["body", "input"], msg=redact(e.message), type="invalid_config")

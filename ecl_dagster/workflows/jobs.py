@@ -3,7 +3,11 @@
 ``critique_revise`` (``workflows/critique_revise.yaml``) is ECL's reference workflow;
 ``summarize_document`` summarizes a text or markdown file. Every ``*.yaml`` file in the
 workflows folder (``$ECL_WORKFLOWS_DIR``, else ``workflows/`` at the project root) becomes
-a job, so an invalid file fails the code location's load with ``validate()``'s message.
+a job. A broken file does not take the code location down: it becomes a job that shows its
+problems and fails if launched (``ecl_dagster.workflows.broken``), and the rest load. Under
+``dg check defs`` / ``dagster definitions validate`` (which set
+``DAGSTER_IS_DEFS_VALIDATION_CLI=1``) a broken file fails the check instead, with every
+problem of every file and its line.
 """
 
 import os
@@ -13,8 +17,10 @@ import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob
 
 from ecl_core.steps.builtin import default_registry
-from ecl_core.workflow.definition import load_workflow, load_workflows
+from ecl_core.workflow.definition import WorkflowValidationError
+from ecl_core.workflow.files import load_workflow, scan_workflows
 from ecl_dagster.workflows.assets import workflow_asset_specs
+from ecl_dagster.workflows.broken import broken_file_job
 from ecl_dagster.workflows.compiler import RUN_RETRY_TAGS, build_job
 
 __all__ = [
@@ -26,6 +32,9 @@ __all__ = [
     "workflows_dir",
 ]
 
+VALIDATION_ENV_VAR = "DAGSTER_IS_DEFS_VALIDATION_CLI"
+"""Set to 1 by ``dagster definitions validate`` and ``dg check defs`` (docs/dagster-notes.md)."""
+
 
 def workflows_dir() -> Path:
     """``$ECL_WORKFLOWS_DIR``, else ``workflows/`` at the project root."""
@@ -34,23 +43,32 @@ def workflows_dir() -> Path:
 
 
 def workflow_jobs() -> list[dg.JobDefinition]:
-    """A job for every workflow file, sorted by file name.
-
-    Raises:
-        WorkflowValidationError: A file is invalid; the message names file, step and rule.
-    """
+    """A job for every valid workflow file, sorted by file name."""
     registry = default_registry()
-    return [build_job(w, registry) for w in load_workflows(workflows_dir(), registry)]
+    return [build_job(w, registry) for w in scan_workflows(workflows_dir(), registry).workflows]
 
 
 def workflow_defs() -> dg.Definitions:
     """The workflows domain: a job per workflow file and each one's result asset.
 
+    A broken file's job shows its problems instead (``broken_file_job``); it has no asset.
+
     Raises:
-        WorkflowValidationError: A file is invalid (``workflow_jobs``).
+        WorkflowValidationError: A file is broken and this is a definitions check
+            (``DAGSTER_IS_DEFS_VALIDATION_CLI`` set): every problem of every file.
     """
-    jobs = workflow_jobs()
-    return dg.Definitions(jobs=jobs, assets=workflow_asset_specs(jobs))
+    registry = default_registry()
+    scan = scan_workflows(workflows_dir(), registry)
+    if scan.broken and os.environ.get(VALIDATION_ENV_VAR):
+        raise WorkflowValidationError(scan.problems)
+    jobs = [build_job(w, registry) for w in scan.workflows]
+    taken = {job.name for job in jobs}
+    broken = []
+    for file, problems in scan.broken.items():
+        job = broken_file_job(file, scan.broken_ids[file], problems, taken)
+        taken.add(job.name)
+        broken.append(job)
+    return dg.Definitions(jobs=[*jobs, *broken], assets=workflow_asset_specs(jobs))
 
 
 def build_critique_revise(

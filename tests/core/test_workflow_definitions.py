@@ -9,11 +9,10 @@ from ecl_core.steps.builtin import default_registry
 from ecl_core.workflow.definition import (
     WorkflowDefinition,
     WorkflowValidationError,
-    load_workflow,
-    load_workflows,
     topological_order,
     validate,
 )
+from ecl_core.workflow.files import load_workflow, load_workflows
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = default_registry()
@@ -144,8 +143,8 @@ def test_each_rule_is_rejected_with_file_step_and_rule(steps, transitions, expec
 def test_an_input_model_that_does_not_import_is_rejected():
     problems = _problems(_workflow([GEN], input="ecl_core.nowhere:Nothing"))
     assert problems == [
-        "workflows/w.yaml: workflow 'w': input model 'ecl_core.nowhere:Nothing' cannot be "
-        "imported (write it as 'module:Class')"
+        "workflows/w.yaml: workflow 'w': input model 'ecl_core.nowhere:Nothing': package "
+        "'ecl_core' has no module 'nowhere': check the spelling of 'ecl_core.nowhere'"
     ]
 
 

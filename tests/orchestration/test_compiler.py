@@ -141,17 +141,18 @@ def test_a_workflow_with_its_own_step_classes_needs_no_registration(
 
 def test_a_step_class_that_does_not_import_is_reported():
     workflow = {**TOY, "steps": [*TOY["steps"], {"id": "x", "type": "toy_steps:Nope"}]}
-    with pytest.raises(WorkflowValidationError, match="step 'x': step type 'toy_steps:Nope' "
-                                                       "cannot be imported"):
+    with pytest.raises(WorkflowValidationError, match="step 'x': step type 'toy_steps:Nope': "
+                                                       "module 'toy_steps' has no 'Nope'"):
         build_job(WorkflowDefinition.model_validate(workflow), toy_registry())
 
 
 def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path):
-    (tmp_path / "broken.yaml").write_text(yaml.safe_dump({
-        "id": "broken", "name": "Broken", "input": "ecl_core.steps.builtin:CritiqueReviseInput",
-        "steps": [{"id": "a", "type": "generate", "depends_on": ["b"]},
-                  {"id": "b", "type": "critique", "depends_on": ["a"]}],
-    }))
+    """The running code location contains a broken file; the definitions check does not."""
+    (tmp_path / "broken.yaml").write_text(
+        "id: broken\nname: Broken\ninput: ecl_core.steps.builtin:CritiqueReviseInput\n"
+        "steps:\n  - {id: a, type: generate, depends_on: [b]}\n"
+        "  - {id: b, type: critique, depends_on: [a]}\n"
+    )
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "ECL_WORKFLOWS_DIR": str(tmp_path), "DAGSTER_HOME": str(home)}
@@ -161,7 +162,7 @@ def test_dagster_definitions_validate_fails_on_an_invalid_workflow_file(tmp_path
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode != 0
-    assert f"{tmp_path / 'broken.yaml'}: steps 'a' -> 'b' -> 'a': dependency cycle" in (
+    assert f"{tmp_path / 'broken.yaml'}:5: steps 'a' -> 'b' -> 'a': dependency cycle" in (
         done.stdout + done.stderr
     )
 

@@ -10,7 +10,10 @@ prompts from the request's ``step`` and ``variables``:
 * ``summarize_section`` keeps a section's first sentences (at most 35 words);
 * ``combine_summaries`` joins the section summaries into one draft under 1,800 characters;
 * the migration analyzer's prompts get documents built from measured facts
-  (``ecl_core.migration.offline``).
+  (``ecl_core.migration.offline``);
+* any other prompt (a step of your own) gets a schema-valid JSON object when the request
+  asks for structured output, else a text quoting the request
+  (``ecl_core.llm.providers.offline_any``).
 
 Every draft ends with a line and every critique starts with words saying they are offline.
 """
@@ -21,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 from ecl_core.errors import ConfigError
+from ecl_core.llm.providers.offline_any import answer_any
 from ecl_core.migration.offline import answer as migration_answer
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
@@ -255,7 +259,7 @@ class OfflineProvider:
         """Answer from ``request.step`` and ``request.variables``.
 
         Raises:
-            ConfigError: The step is not one the offline provider knows, or a variable is missing.
+            ConfigError: A built-in step's prompt lacks a variable its rule needs.
         """
         started = time.perf_counter()
         v = request.variables
@@ -272,11 +276,7 @@ class OfflineProvider:
                 text = combine_text(v["title"], v["summaries"])
             else:
                 found = migration_answer(request.step, v)
-                if found is None:
-                    raise ConfigError(
-                        f"the offline provider cannot answer step {request.step!r}"
-                    )
-                text = found
+                text = found if found is not None else answer_any(request)
         except KeyError as err:
             raise ConfigError(
                 f"the offline provider needs variable {err.args[0]!r} for step {request.step!r}"
