@@ -76,7 +76,12 @@ def stack_api() -> Iterator[MessagesAPIServer]:
 
 @pytest.fixture(scope="session")
 def stack(stack_api, tmp_path_factory) -> Iterator[LocalStack]:
+    """The local stack, on a copy of the workflows folder that tests may add files to."""
     home = tmp_path_factory.mktemp("stack") / "home"
-    env = {"ANTHROPIC_API_KEY": API_KEY, "ANTHROPIC_BASE_URL": stack_api.url}
+    workflows = tmp_path_factory.mktemp("stack_workflows")
+    for path in (ROOT / "workflows").glob("*.yaml"):
+        shutil.copy(path, workflows)
+    env = {"ANTHROPIC_API_KEY": API_KEY, "ANTHROPIC_BASE_URL": stack_api.url,
+           "ECL_WORKFLOWS_DIR": str(workflows)}
     with local_stack(home, web_port=free_port(), extra_env=env) as running:
         yield running

@@ -21,16 +21,20 @@ import dagster as dg
 import httpx
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from ecl_core.errors import TransientLLMError
 from ecl_core.llm.resilience import BreakerSettings, make_breaker
+from ecl_core.workflow.scaffold import new_workflow_text
 from ecl_dagster.runs.views import RunDetail, RunPage, RunSummary
 from ecl_dagster.service.keys import new_key
 from ecl_dagster.service.openapi import COMMITTED
 from ecl_dagster.stack import services
 from ecl_dagster.stack.postgres import free_port
 
+from browser import chromium
 from messages_api import Reply, system_text, user_text
 from scenarios import API_KEY, STACK_DRAFT, critique_json
 
@@ -394,6 +398,79 @@ def test_definitions_describe_each_workflow_and_its_input(api):
     assert detail["loops"] == [{"reviser": "revise_draft", "validator": "critique_draft",
                                 "max_iterations": 3, "max_iterations_from": "max_revisions"}]
     assert detail["order"][0] == "generate_draft"
+
+
+BROKEN = """\
+id: zz_broken
+name: Broken on purpose
+input: ecl_core.steps.builtin:CritiqueReviseInput
+steps:
+  - {id: zz_first, type: generate}
+  - {id: zz_second, type: no_such_step, depends_on: [zz_first]}
+"""
+
+
+def _reload(stack) -> None:
+    """What the UI's Reload button does: the webserver reloads the code location."""
+    graphql = f"{stack.web_url}/graphql"
+    mutation = 'mutation { reloadRepositoryLocation(repositoryLocationName: "ecl") { __typename } }'
+    assert httpx.post(graphql, json={"query": mutation}, timeout=120).status_code == 200
+    status = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        entries = httpx.post(graphql, json={"query": status}, timeout=60).json()[
+            "data"]["workspaceOrError"]["locationEntries"]
+        if all(e["loadStatus"] == "LOADED" for e in entries):
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the code location did not reload in 120 s")
+
+
+def test_a_broken_workflow_file_is_contained_and_said_everywhere(api, stack):
+    folder = Path(stack.env["ECL_WORKFLOWS_DIR"])
+    broken, fresh = folder / "zz_broken.yaml", folder / "zz_fresh.yaml"
+    where = f"{broken}:6: step 'zz_second': unknown step type 'no_such_step'"
+    broken.write_text(BROKEN)
+    fresh.write_text(new_workflow_text("zz_fresh"))  # added after the API server started
+    try:
+        _reload(stack)
+        listed = subprocess.run([str(Path(sys.executable).with_name("ecl")), "workflows",
+                                 "list"], env=stack.env, capture_output=True, text=True,
+                                timeout=120)
+        assert listed.returncode == 2
+        assert "critique_revise " in listed.stdout and "zz_fresh " in listed.stdout
+        assert where in listed.stderr
+
+        ready = api("GET", "/health/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+        assert ready.json()["workflows"] == {"ok": False, "error": (
+            "1 broken workflow file(s): zz_broken.yaml:6; their runs are refused: run "
+            "`ecl workflows check` for every problem")}
+        refused = api("POST", "/workflows", json={"workflow": "zz_broken",
+                                                  "input": {"topic": _topic("broken")}})
+        assert refused.status_code == 503 and where in refused.json()["error"]["message"]
+        for workflow in ("critique_revise", "zz_fresh"):
+            accepted = api("POST", "/workflows", json={"workflow": workflow,
+                                                       "input": {"topic": _topic(workflow)}})
+            assert accepted.status_code == 201, accepted.text
+            assert api.follow(accepted.json()["run_id"])["state"] == "SUCCESS"
+
+        with chromium(ROOT / "test-artifacts" / "ui") as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{stack.web_url}/locations/ecl/jobs/zz_broken",
+                      wait_until="networkidle")
+            try:  # Dagster's "join the community" dialog may cover the page
+                page.get_by_role("button", name="Skip").click(timeout=5_000)
+            except PlaywrightTimeoutError:
+                pass
+            expect(page.get_by_text("Broken workflow file").first).to_be_visible(
+                timeout=60_000)
+            expect(page.get_by_text(where, exact=False).first).to_be_visible()
+            page.screenshot(path=str(ROOT / "test-artifacts" / "ui" / "broken-workflow.png"))
+    finally:
+        broken.unlink()
+        fresh.unlink()
+        _reload(stack)
 
 
 def test_metrics_show_runs_and_their_tokens(api):
