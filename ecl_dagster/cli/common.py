@@ -70,11 +70,15 @@ class Session:
         """The instance at DAGSTER_HOME.
 
         Raises:
-            Refused: DAGSTER_HOME is not set.
+            Refused: DAGSTER_HOME is not set, or is not a directory.
         """
         if self._instance is None:
-            if not os.environ.get("DAGSTER_HOME"):
+            home = os.environ.get("DAGSTER_HOME")
+            if not home:
                 raise Refused("set DAGSTER_HOME to the instance's directory")
+            if not os.path.isdir(home):
+                raise Refused(f"DAGSTER_HOME {home!r} is not a directory: create it "
+                              f"(mkdir -p {home}) or point DAGSTER_HOME at the instance's")
             import dagster as dg
 
             self._instance = dg.DagsterInstance.get()
@@ -91,7 +95,7 @@ def instance(ctx: click.Context | None = None) -> "dg.DagsterInstance":
     """The instance of the current ``ecl`` invocation (opened on first use, closed at its end).
 
     Raises:
-        Refused: DAGSTER_HOME is not set.
+        Refused: DAGSTER_HOME is not set, or is not a directory.
     """
     ctx = ctx or click.get_current_context()
     session = ctx.find_object(Session)

@@ -72,6 +72,14 @@ def test_an_unknown_run_id_says_so(tmp_path):
     assert "no run no-such-run in the instance at DAGSTER_HOME" in done.stderr
 
 
+def test_a_dagster_home_that_is_not_a_directory_says_so(tmp_path):
+    missing = tmp_path / "nowhere"
+    done = _ecl("list", env={**os.environ, "DAGSTER_HOME": str(missing)})
+    assert done.returncode == 2
+    assert done.stderr == (f"ecl: DAGSTER_HOME '{missing}' is not a directory: create it "
+                           f"(mkdir -p {missing}) or point DAGSTER_HOME at the instance's\n")
+
+
 def test_workflows_list_and_show():
     env = {k: v for k, v in os.environ.items() if k != "ECL_WORKFLOWS_DIR"}
     listed = _ecl("workflows", "list", env=env)
@@ -96,7 +104,11 @@ def test_an_invalid_workflow_file_is_reported_with_file_step_and_rule(tmp_path):
     env = {**os.environ, "ECL_WORKFLOWS_DIR": str(tmp_path)}
     done = _ecl("workflows", "list", env=env)
     assert done.returncode == 2
-    assert f"{tmp_path / 'broken.yaml'}: steps 'a' -> 'b' -> 'a': dependency cycle" in done.stderr
+    assert f"{tmp_path / 'broken.yaml'}:5: steps 'a' -> 'b' -> 'a': dependency cycle" in done.stderr
+    checked = _ecl("workflows", "check", env=env)
+    assert checked.returncode == 1
+    assert f"{tmp_path / 'broken.yaml'}:5: steps 'a' -> 'b' -> 'a'" in checked.stdout
+    assert checked.stderr == "1 file(s), 1 broken\n"
     project = {**env, "ECL_WORKFLOWS_DIR": str(ROOT / "workflows")}
     missing = _ecl("workflows", "show", "nope", env=project)
     assert missing.returncode == 2 and "no workflow 'nope'" in missing.stderr
