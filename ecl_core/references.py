@@ -17,7 +17,6 @@ import importlib
 import os
 import sys
 import traceback
-from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TypeVar
 
@@ -38,9 +37,12 @@ STEP_PACKAGES_GROUP = "ecl.steps"
 _BUILT_IN = ("ecl_core", "ecl_dagster")
 
 
-@lru_cache(maxsize=1)
 def _installed_step_packages() -> tuple[str, ...]:
-    """The modules installed packages declare in the ``ecl.steps`` entry-point group."""
+    """The modules installed packages declare in the ``ecl.steps`` entry-point group.
+
+    Read on every call (a few milliseconds), so a package installed while a process runs
+    (an API server, a code server before its reload) is seen by its next check.
+    """
     return tuple(sorted({ep.module for ep in entry_points(group=STEP_PACKAGES_GROUP)}))
 
 
@@ -99,6 +101,8 @@ def _import(module: str, what: str, reference: str) -> object:
         ConfigError: Not installed in this Python, a syntax error (file:line), or what its
             code raised (the file and line of the last frame).
     """
+    if module not in sys.modules:
+        importlib.invalidate_caches()  # a package installed since this process started
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:

@@ -12,22 +12,24 @@
 
 import dagster as dg
 
-from ecl_dagster.analyzer import analyzer_defs
 from ecl_dagster.resources import LLMResource
-from ecl_dagster.review.sensor import review_defs
 from ecl_dagster.storage.io_managers import JsonIOManager
 from ecl_dagster.triggers.sensors import trigger_defs
+from ecl_dagster.workflows.broken import BROKEN_TAG
 from ecl_dagster.workflows.jobs import workflow_defs
+from ecl_dagster.workflows.reserved import other_domains, taken_names
 
 
 def _merged() -> dg.Definitions:
     """Each domain's ``Definitions`` and the shared ones, as one (Dagster loads only one)."""
-    workflows = workflow_defs()
+    others = other_domains()
+    workflows = workflow_defs(reserved=taken_names(*others))
+    valid = {job.name for job in workflows.jobs or []
+             if isinstance(job, dg.JobDefinition) and BROKEN_TAG not in job.tags}
     return dg.Definitions.merge(
         workflows,
-        analyzer_defs(),
-        review_defs(),
-        trigger_defs({job.name for job in workflows.jobs or []}),
+        *others,
+        trigger_defs(valid),
         dg.Definitions(
             resources={"llm": LLMResource(), "io_manager": JsonIOManager()},
             executor=dg.in_process_executor,

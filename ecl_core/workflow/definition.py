@@ -31,6 +31,7 @@ How a step's input is built (the step's ``input_model`` validates it):
 """
 
 import heapq
+import keyword
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
@@ -47,6 +48,7 @@ from ecl_core.workflow.step import StepRegistry
 __all__ = [
     "MAX_LOOP_ITERATIONS",
     "NAME_PATTERN",
+    "RESERVED_NAMES",
     "Conditional",
     "Problem",
     "RevisionLoop",
@@ -69,6 +71,13 @@ class _Model(BaseModel):
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Step and workflow ids: letters, digits and underscores, as Dagster op and job names need."""
+
+RESERVED_NAMES = frozenset(
+    "context conf config meta arg_dict dict input_arg_dict output_arg_dict int str float bool "
+    "input output type".split()
+) | frozenset(keyword.kwlist)
+"""Names Dagster refuses for a job or op (its ``DISALLOWED_NAMES``, Python's keywords among
+them; dagster 1.13.27, docs/dagster-notes.md), which no workflow or step id may take."""
 
 
 class StepDefinition(_Model):
@@ -225,8 +234,19 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
         problem(f"workflow '{workflow.id}'", str(err))
     ids = [s.id for s in workflow.steps]
     known = set(ids)
+    if workflow.id in RESERVED_NAMES:
+        problem(f"workflow '{workflow.id}'", "this id is a name Dagster reserves; choose another")
     for step_id in sorted({i for i in ids if ids.count(i) > 1}):
         problem(f"step '{step_id}'", "duplicate step id")
+    unrolled = {loop.validator for loop in workflow.loops()} | {
+        loop.reviser for loop in workflow.loops()}
+    for step_id in ids:
+        if step_id in RESERVED_NAMES:
+            problem(f"step '{step_id}'", "this id is a name Dagster reserves; choose another")
+        stem, _, suffix = step_id.rpartition("_")
+        if stem in unrolled and suffix.isdigit():
+            problem(f"step '{step_id}'", f"the loop step '{stem}' is unrolled into ops "
+                    f"'{stem}_0', '{stem}_1', ...; this id would be one of them: rename it")
     for step in workflow.steps:
         where = f"step '{step.id}'"
         try:

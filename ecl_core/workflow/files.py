@@ -138,15 +138,16 @@ def load_workflow(path: Path) -> WorkflowDefinition:
         raise WorkflowValidationError([Problem(
             file=source, step="file", rule=str(err), line=mark.line + 1 if mark else None,
         )]) from None
-    except (OSError, TypeError, UnicodeDecodeError) as err:
-        raise WorkflowValidationError([Problem(file=source, step="file", rule=str(err))]) \
-            from None
     except pydantic.ValidationError as err:
         raise WorkflowValidationError(_placed([
             Problem(file=source, step="field " + ".".join(str(p) for p in e["loc"]),
                     rule=e["msg"])
             for e in err.errors()
         ], text)) from None
+    except (OSError, TypeError, ValueError, RecursionError) as err:
+        # ValueError: a YAML timestamp no calendar has (2020-13-45); UnicodeDecodeError too.
+        raise WorkflowValidationError([Problem(file=source, step="file", rule=str(err))]) \
+            from None
 
 
 def _checked(path: Path, registry: StepRegistry) -> WorkflowDefinition:
@@ -234,7 +235,7 @@ def _declared_id(path: Path) -> str:
     """The ``id`` a broken file declares, if it is a string of a YAML mapping; else its stem."""
     try:
         data = _load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, ValueError, RecursionError, yaml.YAMLError):
         data = None
     declared = data.get("id") if isinstance(data, dict) else None
     return declared if isinstance(declared, str) and declared else path.stem

@@ -141,7 +141,7 @@ def run(ctx: click.Context, workflow_id: str, input_text: str | None,
     try:
         with stdout_to_stderr(), launching.open_workspace(found) as workspace:
             submitted = launching.submit(found, workspace, workflow.id, run_config, run_tags)
-    except dg.DagsterError as err:  # the code location is unreachable, or refused the run
+    except (dg.DagsterError, launching.JobNotLoaded) as err:  # unreachable, refused, not loaded
         raise Refused(f"cannot submit the run: {err}") from None
     if not wait:
         if not daemon:

@@ -89,6 +89,14 @@ def _show(workflow: WorkflowDefinition, out: TextIO) -> None:
     out.write(f"  order: {' -> '.join(topological_order(workflow))}\n")
 
 
+def _compiled(folder: Path | None = None) -> WorkflowFolder:
+    """The workflows folder (or ``folder``) as the code location compiles it."""
+    from ecl_dagster.workflows.jobs import compiled_workflows
+    from ecl_dagster.workflows.reserved import taken_names
+
+    return compiled_workflows(taken_names(), folder)[0]
+
+
 def _broken(scan: WorkflowFolder, out: TextIO) -> None:
     for file, problems in sorted(scan.broken.items()):
         out.write(f"broken: {file} ({len(problems)} problem(s)):\n")
@@ -109,7 +117,7 @@ def list_workflows(fmt: str) -> None:
     JSON: what the API's GET /definitions returns; quiet: the ids. Exits 2 when a file is
     broken (its problems on stderr, with file and line).
     """
-    scan = scan_workflows(workflows_dir(), default_registry())
+    scan = _compiled()
     from ecl_dagster.workflows.views import workflow_info
 
     defined = scan.workflows
@@ -130,7 +138,8 @@ def check_workflows(path: Path | None, fmt: str) -> None:
     Every problem of every file, with file, line, step and rule; exits 1 if there is one.
     JSON: {"valid": [ids], "problems": [{file, line, step, rule}]}.
     """
-    scan = scan_workflows(path or workflows_dir(), default_registry())
+    scan = (scan_workflows(path, default_registry()) if path is not None and path.is_file()
+            else _compiled(path))
     if fmt == "json":
         echo_json({"valid": [w.id for w in scan.workflows],
                    "problems": [p.model_dump() for p in scan.problems]})
@@ -165,12 +174,13 @@ def new_workflow(name: str, folder: Path | None) -> None:
     if target.exists():
         raise Refused(f"{target} exists; choose another NAME or edit it")
     target.parent.mkdir(parents=True, exist_ok=True)
+    before = set(_compiled(target.parent).broken)
     target.write_text(text, encoding="utf-8")
-    problems = scan_workflows(target.parent, default_registry()).broken.get(str(target))
-    if problems:
+    after = _compiled(target.parent).broken
+    if set(after) - before:
         target.unlink()
-        raise Refused("the new workflow would not load here: "
-                      + "; ".join(str(p) for p in problems))
+        raise Refused("the new workflow would break what loads here: " + "; ".join(
+            str(p) for file in sorted(set(after) - before) for p in after[file]))
     click.echo(str(target))
     click.echo(f"next: ecl run {name} --input '{{\"topic\": \"What a database index does\"}}'"
                " --wait   (offline; add --provider anthropic for Claude)", err=True)

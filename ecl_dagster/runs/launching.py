@@ -36,6 +36,7 @@ from ecl_core.workflow.definition import (
 )
 from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.review.continuation import inherited_tags
+from ecl_dagster.workflows.broken import BROKEN_TAG
 from ecl_dagster.workflows.jobs import reconstructable_job, workflows_dir
 
 __all__ = [
@@ -82,8 +83,8 @@ def find_workflow(workflow_id: str) -> WorkflowDefinition:
 
     Raises:
         UnknownWorkflow: No such workflow.
-        WorkflowValidationError: The file that defines it (or is named after it) is broken;
-            the problems name file, line, step and rule.
+        WorkflowValidationError: The file that declares this id (or, when its id cannot be
+            read, is named after it) is broken; the problems name file, line, step and rule.
     """
     scan = scan_workflows(workflows_dir(), default_registry())
     found = {w.id: w for w in scan.workflows}
@@ -168,13 +169,15 @@ def _location_name(request: WorkspaceRequestContext) -> str:
 
 
 def _loaded(request: WorkspaceRequestContext, job_name: str) -> Any:
-    """The code location, if it loaded and has job ``job_name``; else None."""
+    """The code location, if it loaded and has job ``job_name`` (not a broken file's); else None."""
     entry = request.get_code_location_entries().get(_location_name(request))
     location = entry.code_location if entry is not None else None
     if location is None:
         return None
     (repo,) = location.get_repositories().values()
-    return location if repo.has_job(job_name) else None
+    if not repo.has_job(job_name) or BROKEN_TAG in repo.get_full_job(job_name).tags:
+        return None
+    return location
 
 
 def submit(
@@ -203,11 +206,11 @@ def submit(
     if location is None:
         entry = request.get_code_location_entries().get(_location_name(request))
         error = entry.load_error if entry is not None else None
+        last = (error.message.strip().splitlines() or ["(no message)"])[-1] if error else ""
         raise JobNotLoaded(
-            f"the code location failed to load: {error.message.strip().splitlines()[-1]}"
-            if error is not None else
-            f"the code location has no job {job_name!r}: its workflows folder is not this "
-            "process's, or the file changed after it loaded; reload it (the UI's Reload)"
+            f"the code location failed to load: {last}" if error is not None else
+            f"the code location has no runnable job {job_name!r}: its workflows folder is not "
+            "this process's, or its file is broken there; fix it and reload (the UI's Reload)"
         )
     (repo,) = location.get_repositories().values()
     remote_job = repo.get_full_job(job_name)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from ecl_core.steps.builtin import default_registry
+from ecl_core.workflow.definition import WorkflowValidationError
 from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.runs import launching
 from ecl_dagster.service.context import caller
@@ -32,10 +33,15 @@ def list_definitions() -> list[WorkflowInfo]:
 
 
 @router.get("/{workflow_id}", response_model=WorkflowDetail,
-            responses={404: {"model": ErrorBody}}, summary="One workflow")
+            responses={404: {"model": ErrorBody},
+                       503: {"model": ErrorBody, "description": "Its file is broken."}},
+            summary="One workflow")
 def show(workflow_id: str) -> WorkflowDetail:
     """A workflow's steps, edges, loops, order and input schema."""
     try:
         return workflow_detail(launching.find_workflow(workflow_id))
     except launching.UnknownWorkflow as err:
         raise ApiError(404, str(err)) from None
+    except WorkflowValidationError as err:
+        raise ApiError(503, f"workflow {workflow_id!r} cannot run until its file is fixed: "
+                       + "; ".join(str(p) for p in err.problems)) from None

@@ -12,17 +12,20 @@ import re
 import dagster as dg
 
 from ecl_core.errors import ConfigError
-from ecl_core.workflow.definition import NAME_PATTERN, Problem
+from ecl_core.workflow.definition import NAME_PATTERN, RESERVED_NAMES, Problem
 
 __all__ = ["BROKEN_TAG", "broken_file_job"]
 
 BROKEN_TAG = "ecl/workflow_file_error"
 """Tag of a broken file's job: the file's path."""
+MAX_NAME_CHARS = 100
 
 
 def _job_name(declared: str, taken: set[str]) -> str:
-    name = declared if re.match(NAME_PATTERN, declared) else re.sub(r"\W", "_", declared)
-    name = name if re.match(NAME_PATTERN, name) else f"workflow_{name}"
+    """``declared`` as a job name Dagster takes, free in the code location."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", declared)[:MAX_NAME_CHARS]
+    if not re.match(NAME_PATTERN, name) or name in RESERVED_NAMES:
+        name = f"workflow_{name}"
     while name in taken:
         name += "_broken"
     return name

@@ -11,14 +11,16 @@ problem of every file and its line.
 """
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob
 
+from ecl_core.errors import ConfigError
 from ecl_core.steps.builtin import default_registry
-from ecl_core.workflow.definition import WorkflowValidationError
-from ecl_core.workflow.files import load_workflow, scan_workflows
+from ecl_core.workflow.definition import Problem, WorkflowValidationError
+from ecl_core.workflow.files import WorkflowFolder, load_workflow, scan_workflows
 from ecl_dagster.workflows.assets import workflow_asset_specs
 from ecl_dagster.workflows.broken import broken_file_job
 from ecl_dagster.workflows.compiler import RUN_RETRY_TAGS, build_job
@@ -26,6 +28,7 @@ from ecl_dagster.workflows.compiler import RUN_RETRY_TAGS, build_job
 __all__ = [
     "RUN_RETRY_TAGS",
     "build_critique_revise",
+    "compiled_workflows",
     "reconstructable_job",
     "workflow_defs",
     "workflow_jobs",
@@ -42,27 +45,59 @@ def workflows_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "workflows"
 
 
+def compiled_workflows(
+    reserved: Collection[str] = (), folder: Path | None = None,
+) -> tuple[WorkflowFolder, list[dg.JobDefinition]]:
+    """The workflows folder (or ``folder``) read and compiled, one bad file contained.
+
+    A workflow that reads well but that Dagster refuses to build, or whose job or step ids
+    take a name in ``reserved`` (the other domains' jobs and ops), is broken too.
+
+    Returns:
+        The folder (its valid workflows, and every broken file's problems) and the jobs of
+        the valid workflows, in file order.
+    """
+    registry = default_registry()
+    scan = scan_workflows(folder or workflows_dir(), registry)
+    kept, jobs = [], []
+    for workflow in scan.workflows:
+        taken = sorted(({workflow.id} | {s.id for s in workflow.steps}) & set(reserved))
+        try:
+            if taken:
+                raise ConfigError(f"{', '.join(taken)}: already the name of a job or op of "
+                                  "this code location (the analyzer's); rename it")
+            jobs.append(build_job(workflow, registry))
+            kept.append(workflow)
+        except Exception as err:  # whatever Dagster refuses is this file's problem alone
+            scan.broken[workflow.source] = [Problem(
+                file=workflow.source, step=f"workflow '{workflow.id}'",
+                rule=f"it cannot be compiled into a Dagster job: {err}")]
+            scan.broken_ids[workflow.source] = workflow.id
+    scan.workflows[:] = kept
+    return scan, jobs
+
+
 def workflow_jobs() -> list[dg.JobDefinition]:
     """A job for every valid workflow file, sorted by file name."""
-    registry = default_registry()
-    return [build_job(w, registry) for w in scan_workflows(workflows_dir(), registry).workflows]
+    return compiled_workflows()[1]
 
 
-def workflow_defs() -> dg.Definitions:
+def workflow_defs(reserved: Collection[str] = ()) -> dg.Definitions:
     """The workflows domain: a job per workflow file and each one's result asset.
 
     A broken file's job shows its problems instead (``broken_file_job``); it has no asset.
+
+    Args:
+        reserved: Names the other domains' jobs and ops take (``compiled_workflows``).
 
     Raises:
         WorkflowValidationError: A file is broken and this is a definitions check
             (``DAGSTER_IS_DEFS_VALIDATION_CLI`` set): every problem of every file.
     """
-    registry = default_registry()
-    scan = scan_workflows(workflows_dir(), registry)
+    scan, jobs = compiled_workflows(reserved)
     if scan.broken and os.environ.get(VALIDATION_ENV_VAR):
         raise WorkflowValidationError(scan.problems)
-    jobs = [build_job(w, registry) for w in scan.workflows]
-    taken = {job.name for job in jobs}
+    taken = {job.name for job in jobs} | set(reserved)
     broken = []
     for file, problems in scan.broken.items():
         job = broken_file_job(file, scan.broken_ids[file], problems, taken)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 import ecl_core
 from ecl_core import (
+    ConfigError,
     Step,
     StepContext,
     ValidationError,
@@ -55,7 +56,9 @@ def prompt(tmp_path):
 
 
 def test_ecl_core_exports_what_a_step_needs():
-    assert issubclass(ecl_core.Step, object) and ecl_core.Step is Step
+    from ecl_core.workflow.step import Step as Defined
+
+    assert ecl_core.Step is Defined is Step
     assert set(ecl_core.__all__) >= {"Step", "StepContext", "load_prompt", "complete_structured",
                                      "complete_text", "Draft", "Critique"}
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
@@ -122,6 +125,58 @@ def test_offline_answers_fit_bounds_of_every_size(min_items, max_len, essay):
     Sized.model_validate(complete_structured(context, template, Sized, essay=essay))
 
 
+def test_offline_answers_for_formats_tuples_sets_and_exclusive_bounds(tmp_path):
+    import datetime
+    import uuid
+
+    from pydantic import HttpUrl
+
+    class Formats(BaseModel):
+        when: datetime.datetime
+        day: datetime.date
+        uid: uuid.UUID
+        url: HttpUrl
+        negative: float = Field(lt=0)
+        small: float = Field(gt=0, lt=0.3)
+        ten: int = Field(ge=10, gt=0)
+        fives: int = Field(ge=7, multiple_of=5)
+        pair: tuple[int, str]
+        tags: set[str] = Field(min_length=2)
+        counts: dict[str, int] = Field(min_length=2)
+
+    (tmp_path / "grade.md").write_text(PROMPT)
+    template = load_prompt("grade", tmp_path)
+    context = _context(OfflineProvider(), tmp_path)
+    found = complete_structured(context, template, Formats, essay="E", level="B2")
+    assert (found.ten, found.fives, found.negative < 0, 0 < found.small < 0.3) == (
+        10, 10, True, True)
+
+    class Coded(BaseModel):
+        code: str = Field(pattern=r"^[A-Z]{3}-\d{4}$")
+
+    with pytest.raises(ConfigError, match="cannot write field 'code': it must match pattern"):
+        complete_structured(context, template, Coded, essay="E", level="B2")
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    ("[{id: config, type: generate}]",
+     "step 'config': this id is a name Dagster reserves; choose another"),
+    ("[{id: g, type: generate}, {id: c, type: critique, depends_on: [g]},"
+     " {id: r, type: revise, revision_source: c}, {id: c_1, type: final_draft, depends_on: [c]}]",
+     "step 'c_1': the loop step 'c' is unrolled into ops 'c_0', 'c_1', ...; this id would be "
+     "one of them: rename it"),
+])
+def test_ids_dagster_would_refuse_are_refused_at_their_line(tmp_path, steps, expected):
+    (tmp_path / "w.yaml").write_text(
+        f"id: w\nname: W\ninput: ecl_core.steps.builtin:CritiqueReviseInput\nsteps: {steps}\n"
+        "transitions: [{kind: revision_loop, reviser: r, validator: c, max_iterations: 2}]\n"
+        if "c_1" in steps else
+        f"id: w\nname: W\ninput: ecl_core.steps.builtin:CritiqueReviseInput\nsteps: {steps}\n"
+    )
+    problems = [str(p) for p in scan_workflows(tmp_path, default_registry()).problems]
+    assert f"{tmp_path / 'w.yaml'}:4: {expected}" in problems
+
+
 def test_one_broken_file_leaves_the_others_loaded_and_says_where(tmp_path):
     (tmp_path / "a.yaml").write_text((ROOT / "workflows" / "critique_revise.yaml").read_text())
     (tmp_path / "b.yaml").write_text(
@@ -130,11 +185,15 @@ def test_one_broken_file_leaves_the_others_loaded_and_says_where(tmp_path):
         "transitions:\n  - {kind: sequential, from: b1, to: zz}\n"
     )
     (tmp_path / "c.yaml").write_text("id: c\nname: [unclosed\n")
+    (tmp_path / "c2.yaml").write_text("id: c2\nname: X\ndescription: 2020-13-45\n")
     (tmp_path / "d.yaml").write_text((ROOT / "workflows" / "critique_revise.yaml").read_text())
     scan = scan_workflows(tmp_path, default_registry())
     assert [w.id for w in scan.workflows] == ["critique_revise"]
     assert scan.broken_ids == {str(tmp_path / "b.yaml"): "b", str(tmp_path / "c.yaml"): "c",
+                               str(tmp_path / "c2.yaml"): "c2",
                                str(tmp_path / "d.yaml"): "critique_revise"}
+    (dated,) = scan.broken[str(tmp_path / "c2.yaml")]
+    assert (dated.step, dated.rule) == ("file", "month must be in 1..12")
     b = [str(p) for p in scan.broken[str(tmp_path / "b.yaml")]]
     assert b[0].startswith(f"{tmp_path / 'b.yaml'}:6: step 'b2': unknown step type 'nope'")
     assert b[1].startswith(f"{tmp_path / 'b.yaml'}:8: transition 1 (sequential): 'to' names")

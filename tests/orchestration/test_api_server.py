@@ -449,6 +449,8 @@ def test_a_broken_workflow_file_is_contained_and_said_everywhere(api, stack):
         refused = api("POST", "/workflows", json={"workflow": "zz_broken",
                                                   "input": {"topic": _topic("broken")}})
         assert refused.status_code == 503 and where in refused.json()["error"]["message"]
+        described = api("GET", "/definitions/zz_broken")
+        assert described.status_code == 503 and where in described.json()["error"]["message"]
         for workflow in ("critique_revise", "zz_fresh"):
             accepted = api("POST", "/workflows", json={"workflow": workflow,
                                                        "input": {"topic": _topic(workflow)}})
@@ -467,6 +469,12 @@ def test_a_broken_workflow_file_is_contained_and_said_everywhere(api, stack):
                 timeout=60_000)
             expect(page.get_by_text(where, exact=False).first).to_be_visible()
             page.screenshot(path=str(ROOT / "test-artifacts" / "ui" / "broken-workflow.png"))
+
+        broken.write_text(new_workflow_text("zz_broken"))  # fixed, and no reload
+        mended = api("POST", "/workflows", json={"workflow": "zz_broken",
+                                                 "input": {"topic": _topic("mended")}})
+        assert mended.status_code == 201, mended.text
+        assert api.follow(mended.json()["run_id"])["state"] == "SUCCESS"
     finally:
         broken.unlink()
         fresh.unlink()

@@ -177,6 +177,20 @@ def test_scaffold_add_a_step_of_your_own_run_it_offline_then_on_the_messages_api
         "headline", "audience"]
 
 
+def test_a_new_workflow_that_would_break_another_is_refused(user):
+    folder = Path(user["ECL_WORKFLOWS_DIR"])
+    shutil.copy(ROOT / "workflows" / "critique_revise.yaml", folder)
+    refused = _ecl("workflows", "new", "critique", env=user)
+    assert refused.returncode == 2
+    assert (f"ecl: the new workflow would break what loads here: "
+            f"{folder / 'critique_revise.yaml'}:10: step 'critique_draft': workflow 'critique' "
+            "has a step with this id too") in refused.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["critique_revise.yaml"]
+    reserved = _ecl("workflows", "new", "migration_intake", env=user)
+    assert reserved.returncode == 2
+    assert "already the name of a job or op of this code location" in reserved.stderr
+
+
 def test_a_step_module_that_fails_to_import_says_why_and_where(user):
     site = Path(user["PYTHONPATH"].split(os.pathsep)[0])
     (site / "badsteps").mkdir()
