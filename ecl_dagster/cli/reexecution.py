@@ -12,17 +12,21 @@ import click
 import dagster as dg
 
 from ecl_core.errors import ValidationError
+from ecl_core.logging import get_logger
 from ecl_dagster.cli.common import RUN, Refused, format_option, instance, stdout_to_stderr
 from ecl_dagster.cli.run import follow_to_end
 from ecl_dagster.cli.status import exit_code, show_detail
 from ecl_dagster.review.continuation import inherited_tags
 from ecl_dagster.runs import launching
 from ecl_dagster.runs.orphans import mark_orphan_failed, run_worker
+from ecl_dagster.runs.resume import resume_selection
 from ecl_dagster.runs.views import run_detail
 from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.workflows.jobs import reconstructable_job
 
 __all__ = ["reexecute", "reexecute_command"]
+
+_log = get_logger("ecl.cli")
 
 
 def reexecute(
@@ -33,12 +37,14 @@ def reexecute(
 
     ``tags`` are added over the kept ones (a new budget: ``ecl_dagster.usage.budgets.budget_tags``).
 
-    The new run keeps the parent's run config and tags (the partition of an asset run among
-    them), as the UI's re-execution does; Python's ``execute_job`` would drop them. What is
-    not kept is ``continuation.inherited_tags``'s rule (the worker host, review, API request
-    and usage tags, and those Dagster leaves out of a retry). A run still STARTED whose
-    worker is gone from this host (``ecl_dagster.runs.orphans``) is first marked failed, with the
-    reason in its event log.
+    From failure, the steps are Dagster's selection plus the mapped steps it misses
+    (``ecl_dagster.runs.resume``; a warning names them). The new run keeps the parent's run
+    config and tags (the partition of an asset run among them), as the UI's re-execution
+    does; Python's ``execute_job`` would drop them. What is not kept is
+    ``continuation.inherited_tags``'s rule (the worker host, review, API request and usage
+    tags, and those Dagster leaves out of a retry). A run still STARTED whose worker is gone
+    from this host (``ecl_dagster.runs.orphans``) is first marked failed, with the reason in
+    its event log.
 
     Raises:
         KeyError: No run with that id.
@@ -57,11 +63,17 @@ def reexecute(
             )
         parent = instance.get_run_by_id(run_id)
         assert parent is not None
-    options = (
-        dg.ReexecutionOptions(parent_run_id=run_id)
-        if every_step
-        else dg.ReexecutionOptions.from_failure(run_id, instance)
-    )
+    options = dg.ReexecutionOptions(parent_run_id=run_id)
+    if not every_step:
+        selection = resume_selection(instance, parent)
+        options = (
+            dg.ReexecutionOptions(parent_run_id=run_id, step_selection=selection.step_keys)
+            if selection.added else dg.ReexecutionOptions.from_failure(run_id, instance)
+        )
+        if selection.added:
+            _log.warning("reexecute.steps_added", run_id=run_id, added=selection.added,
+                         reason="Dagster's from-failure selection leaves out mapped steps that "
+                         "never started; ECL runs them")
     job = reconstructable_job(parent.job_name)
     result = dg.execute_job(
         job, instance, run_config=parent.run_config,
@@ -96,7 +108,8 @@ def reexecute_command(ctx: click.Context, run_id: str, every_step: bool,
     """Re-execute a run, from failure by default, and print the new run's status.
 
     Through the run queue when the run came from a code location and a daemon runs; else
-    in this process. JSON: the new run's RunDetail. Exits 0 when the new run succeeded.
+    in this process. A run whose worker is gone from this host is first marked failed.
+    JSON: the new run's RunDetail. Exits 0 when the new run succeeded.
     """
     try:
         tags = budget_tags(budget_tokens, budget_usd, names=("--budget-tokens", "--budget-usd"))
@@ -105,11 +118,15 @@ def reexecute_command(ctx: click.Context, run_id: str, every_step: bool,
     found = instance(ctx)
     parent = found.get_run_by_id(run_id)
     assert parent is not None  # resolved by RUN
+    if mark_orphan_failed(found, parent):  # killed: no need to wait for run monitoring
+        parent = found.get_run_by_id(run_id)
+        assert parent is not None
     try:
         if parent.remote_job_origin is not None and launching.daemon_running(found):
             new_run_id = _through_the_queue(found, parent, every_step, tags, fmt)
         else:
-            new_run_id = reexecute(found, run_id, every_step, tags)
+            with stdout_to_stderr():  # the run's and ECL's log lines: stdout is the result's
+                new_run_id = reexecute(found, run_id, every_step, tags)
     except dg.DagsterError as err:  # it is running, it succeeded, its code is unreachable
         raise Refused(f"cannot re-execute {run_id}: {err}") from None
     detail = run_detail(found, new_run_id)

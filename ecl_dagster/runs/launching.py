@@ -22,6 +22,7 @@ import dagster as dg
 from dagster._cli.job import _create_run
 from dagster._core.execution.plan.resume_retry import ReexecutionStrategy
 from dagster._core.remote_origin import RemoteJobOrigin
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RESUME_RETRY_TAG, ROOT_RUN_ID_TAG
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster._daemon.controller import get_daemon_statuses
@@ -36,6 +37,7 @@ from ecl_core.workflow.definition import (
 )
 from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.review.continuation import inherited_tags
+from ecl_dagster.runs.resume import ResumeSelection, resume_selection
 from ecl_dagster.workflows.broken import BROKEN_TAG
 from ecl_dagster.workflows.jobs import reconstructable_job, workflows_dir
 
@@ -230,6 +232,9 @@ def reexecute_queued(
 ) -> dg.DagsterRun:
     """Re-execute ``parent`` through the run queue, from failure or every step (the UI's way).
 
+    From failure, the steps are Dagster's selection plus the mapped steps it misses
+    (``ecl_dagster.runs.resume``); the new run's tag ``ecl/resume_added_steps`` names them.
+
     The new run keeps the parent's run config and ``inherited_tags``, plus ``tags``.
 
     Raises:
@@ -247,6 +252,11 @@ def reexecute_queued(
     location = request.get_code_location(repository.code_location_origin.location_name)
     repo = location.get_repository(repository.repository_name)
     remote_job = repo.get_full_job(parent.job_name)
+    selection = None if every_step else resume_selection(instance, parent)
+    if selection is not None and selection.added:
+        run = _reexecuted_with(instance, request, location, remote_job, parent, selection,
+                               {**inherited_tags(parent), **tags})
+        return instance.submit_run(run.run_id, request)
     run = instance.create_reexecuted_run(
         request_context=request, parent_run=parent, code_location=location,
         remote_job=remote_job,
@@ -254,6 +264,37 @@ def reexecute_queued(
         extra_tags={**inherited_tags(parent), **tags}, use_parent_run_tags=False,
     )
     return instance.submit_run(run.run_id, request)
+
+
+def _reexecuted_with(
+    instance: dg.DagsterInstance, request: WorkspaceRequestContext, location: Any,
+    remote_job: Any, parent: dg.DagsterRun, selection: ResumeSelection, tags: dict[str, str],
+) -> dg.DagsterRun:
+    """A re-execution of ``parent`` that runs ``selection``'s steps.
+
+    What ``DagsterInstance.create_reexecuted_run`` does from failure (dagster 1.13.27), with
+    ECL's selection in place of Dagster's (``ecl_dagster.runs.resume``).
+    """
+    root = parent.root_run_id or parent.run_id
+    plan = location.get_execution_plan(
+        remote_job, parent.run_config, step_keys_to_execute=selection.step_keys,
+        known_state=selection.known_state, instance=instance,
+    )
+    return instance.create_run(
+        job_name=parent.job_name, run_id=None, run_config=parent.run_config,
+        resolved_op_selection=parent.resolved_op_selection,
+        step_keys_to_execute=selection.step_keys, status=dg.DagsterRunStatus.NOT_STARTED,
+        tags={**remote_job.tags, **tags, PARENT_RUN_ID_TAG: parent.run_id,
+              ROOT_RUN_ID_TAG: root, RESUME_RETRY_TAG: "true",
+              "ecl/resume_added_steps": ",".join(selection.added)[:1000]},
+        root_run_id=root, parent_run_id=parent.run_id, job_snapshot=remote_job.job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        parent_job_snapshot=remote_job.parent_job_snapshot, op_selection=parent.op_selection,
+        asset_selection=remote_job.asset_selection,
+        asset_check_selection=remote_job.asset_check_selection,
+        remote_job_origin=remote_job.get_remote_origin(),
+        job_code_origin=remote_job.get_python_origin(), asset_graph=request.asset_graph,
+    )
 
 
 INFO_CONSOLE: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}

@@ -28,6 +28,7 @@ from ecl_dagster.review.resume import record_answer
 from ecl_dagster.runs import launching
 from ecl_dagster.runs.llm_choice import MAX_MODEL_CHARS, llm_choice, with_llm_choice
 from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
+from ecl_dagster.runs.orphans import mark_orphan_failed
 from ecl_dagster.runs.views import (
     Artifact,
     RunDetail,
@@ -327,13 +328,17 @@ def reexecute(
 ) -> RunSummary:
     """Re-execute an ended run from failure (by default) or every step, through the run queue.
 
-    From failure takes a FAILURE or CANCELED run, as Dagster does.
+    From failure takes a FAILURE or CANCELED run, as Dagster does; a run still STARTED whose
+    worker is gone from this host is marked failed first. From failure, ECL adds the mapped
+    steps Dagster's selection misses (``ecl_dagster.runs.resume``).
 
     A step that completed is not executed again from failure; an LLM call it made is
     answered by the journal even when all steps are (no call is paid twice).
     """
     options = body or ReexecuteRequest()
     parent = _run(svc, run_id)
+    if mark_orphan_failed(svc.instance, parent):  # its worker is gone from this host
+        parent = _run(svc, run_id)
     if not parent.is_finished:
         raise ApiError(409, f"run {parent.run_id} is {parent.status.value}: wait for it to end, "
                        "or cancel it")

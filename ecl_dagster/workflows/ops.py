@@ -214,10 +214,12 @@ def validator_op(
     """The loop's validator at one level: critique the draft, emit it on ``revise`` or ``done``.
 
     Its input ``drafts`` holds exactly one ``LoopState``: the level's draft, fanned in from
-    the level above. ``revise`` is a dynamic output with zero or one item, mapping key
-    ``revision_<k>``; a level whose ``revise`` output is empty is skipped, not failed.
-    ``validate`` has checked that the step writes a Critique. A person as the validator
-    (``human_review``) may end the run at this level awaiting their answer (``pending``).
+    the level above; without it the op fails at once, naming the missing step and the fix,
+    and spends no step retry (``dg.Failure(allow_retries=False)``). ``revise`` is a dynamic
+    output with zero or one item, mapping key ``revision_<k>``; a level whose ``revise``
+    output is empty is skipped, not failed. ``validate`` has checked that the step writes a
+    Critique. A person as the validator (``human_review``) may end the run at this level
+    awaiting their answer (``pending``).
     """
 
     @dg.op(
@@ -232,6 +234,15 @@ def validator_op(
         **op_options(step, pool),
     )
     def _op(context: dg.OpExecutionContext, drafts: list[LoopState]) -> Iterator[Any]:
+        if len(drafts) != 1:
+            raise dg.Failure(
+                description=f"{context.op.name} has no draft to judge ({len(drafts)} given): "
+                "the step that writes it did not run in this run. A re-execution from "
+                "failure that Dagster selected without a mapped step leaves it out; "
+                "re-execute with `ecl reexecute RUN` (ECL adds the missing steps) or re-execute "
+                "every step (the journal answers every call already paid)",
+                allow_retries=False,
+            )
         (state,) = drafts
         try:
             verdict, calls = run_step(
