@@ -5,13 +5,39 @@ A setting outside its range is refused before any work, so that ``timeout_s: 0``
 ``LLM_SETTING_RANGES`` are the LLM resource's; other resources keep their own tables.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.fanout import MAX_CONCURRENT_CALLS
 
-__all__ = ["LLM_SETTING_RANGES", "Range", "check_ranges"]
+__all__ = ["LLM_SETTING_RANGES", "Range", "check_ranges", "decimal_number", "whole_number"]
+
+_WHOLE = re.compile(r"[0-9]{1,18}")
+_DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` (spaces around it ignored) as a whole number, or ``None``.
+
+    The one way ECL reads a whole number from text (a tag, an environment variable, an
+    inbox file): ASCII digits only, at most 18. ``str.isdigit`` accepts ``²`` and ``٣``,
+    which ``int`` then refuses or reads as another number.
+    """
+    stripped = text.strip()
+    return int(stripped) if _WHOLE.fullmatch(stripped) else None
+
+
+def decimal_number(text: str) -> Decimal | None:
+    """``text`` (spaces around it ignored) as a non-negative decimal, or ``None``.
+
+    ASCII digits with at most one ``.``; ``Decimal`` itself also takes other scripts'
+    digits, ``_``, exponents, ``NaN`` and ``Infinity``.
+    """
+    stripped = text.strip()
+    return Decimal(stripped) if _DECIMAL.fullmatch(stripped) else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import os
 import socket
 import uuid
 
+from ecl_core.bounds import whole_number
+
 __all__ = ["new_owner", "owner_gone"]
 
 
@@ -37,4 +39,5 @@ def owner_gone(owner: str, claimed_at: float, now: float, lease_s: float) -> boo
         return True
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
-    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+    number = whole_number(pid)
+    return host == socket.gethostname() and number is not None and not _pid_alive(number)

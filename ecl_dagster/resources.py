@@ -6,7 +6,7 @@ import socket
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges
+from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges, whole_number
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import (
@@ -55,11 +55,11 @@ def _limit(resource: "LLMResource", field: str) -> int:
     if not text:
         return run_value
     allowed = LLM_SETTING_RANGES[field]
-    if not text.isdigit() or allowed.problem(int(text)) is not None:
+    deployment = whole_number(text)
+    if deployment is None or allowed.problem(deployment) is not None:
         raise ValidationError("settings out of range", [FieldError(
-            RATE_LIMIT_ENV_VARS[field], f"is {text!r}; it must be a whole number from "
-            f"{allowed.low:,.0f} (no limit) to {allowed.high:,.0f}")])
-    deployment = int(text)
+            RATE_LIMIT_ENV_VARS[field], f"is {text[:40]!r}; it must be a whole number (digits "
+            f"0-9) from {allowed.low:,.0f} (no limit) to {allowed.high:,.0f}")])
     limits = [v for v in (run_value, deployment) if v > 0]
     return min(limits) if limits else 0
 

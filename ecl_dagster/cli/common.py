@@ -15,7 +15,7 @@ import click
 from click.shell_completion import CompletionItem
 from pydantic import BaseModel
 
-from ecl_dagster.runs.origin_tags import RESERVED_TAG_PREFIXES
+from ecl_dagster.runs.origin_tags import caller_tag_problems
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -176,17 +176,19 @@ def parse_tags(given: tuple[str, ...], own: bool = False, option: str = "--tag")
     """``KEY=VALUE`` pairs as a dict; with ``own``, tags for a new run.
 
     Raises:
-        click.BadParameter: A pair without ``=``; with ``own``, a key under a reserved prefix.
+        click.BadParameter: A pair without ``=``; with ``own``, tags a caller may not set
+            (``ecl_dagster.runs.origin_tags.caller_tag_problems``: plain names only).
     """
     tags: dict[str, str] = {}
     for pair in given:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{pair!r}: write KEY=VALUE", param_hint=option)
-        if own and key.startswith(RESERVED_TAG_PREFIXES):
-            raise click.BadParameter(f"{key!r}: tags under dagster/ and ecl/ are set by ECL",
-                                     param_hint=option)
         tags[key] = value
+    problems = caller_tag_problems(tags) if own else []
+    if problems:
+        raise click.BadParameter("; ".join(f"{key!r}: {problem}" if key else problem
+                                           for key, problem in problems), param_hint=option)
     return tags
 
 

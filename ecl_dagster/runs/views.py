@@ -18,6 +18,7 @@ import dagster as dg
 from dagster._core.storage.runs.schema import RunsTable
 from pydantic import BaseModel, Field
 
+from ecl_core.bounds import whole_number
 from ecl_core.usage.ledger import UsageTotal
 from ecl_core.usage.prices import usd_text
 from ecl_dagster.analyzer.sensor import MIGRATION_JOB
@@ -235,7 +236,7 @@ def _duration(start: float | None, end: float | None) -> float | None:
 
 def _int_tag(tags: Mapping[str, str], key: str) -> int | None:
     value = tags.get(key)
-    return int(value) if value is not None and value.isdigit() else None
+    return whole_number(value) if value is not None else None
 
 
 def _summary_fields(record: dg.RunRecord) -> dict[str, object]:

@@ -27,7 +27,7 @@ from ecl_dagster.review.awaiting import REVIEW_ID_TAG, REVIEW_STATE_TAG, review_
 from ecl_dagster.review.resume import record_answer
 from ecl_dagster.runs import launching
 from ecl_dagster.runs.llm_choice import MAX_MODEL_CHARS, llm_choice, with_llm_choice
-from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, RESERVED_TAG_PREFIXES
+from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG, caller_tag_problems
 from ecl_dagster.runs.orphans import mark_orphan_failed
 from ecl_dagster.runs.views import (
     Artifact,
@@ -99,8 +99,9 @@ class SubmitRequest(Budget):
     input: dict[str, Any] = Field(description="The workflow's input, checked by its input "
                                   "model (GET /definitions/{id}: input_schema).",
                                   examples=[{"topic": "Durable execution", "max_revisions": 2}])
-    tags: dict[str, str] = Field(default_factory=dict, description="Your own run tags; not "
-                                 "under dagster/ or ecl/.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Your own run tags: plain "
+                                 "names (letters, digits, _ . -; no '/'), at most 20, values "
+                                 "of at most 256 characters.")
     provider: ProviderName | None = Field(
         None, description="The LLM provider (run config resources.llm.config.provider); by "
         "default auto: anthropic when the deployment has ANTHROPIC_API_KEY, else offline.")
@@ -207,11 +208,12 @@ def submit(
     except launching.PathOutsideRoot as err:
         raise ApiError(422, str(err), [FieldProblem(
             loc=["body", "input", err.field], msg=str(err), type="path_outside_root")]) from None
-    reserved = sorted(t for t in body.tags if t.startswith(RESERVED_TAG_PREFIXES))
-    if reserved:
-        raise ApiError(422, "tags under dagster/ and ecl/ are set by ECL", [
-            FieldProblem(loc=["body", "tags", t], msg="reserved prefix", type="value_error")
-            for t in reserved])
+    problems = caller_tag_problems(body.tags)
+    if problems:
+        raise ApiError(422, "your own run tags are plain names; namespaced tags (dagster/, "
+                       "ecl/, dagster-k8s/...) are the deployment's", [
+            FieldProblem(loc=["body", "tags", *([key] if key else [])], msg=problem,
+                         type="value_error") for key, problem in problems])
     run_config = with_llm_choice(run_config, body.llm_config())
     tags = {**body.tags, **body.run_tags(), **_origin_tags(request, key)}
     try:

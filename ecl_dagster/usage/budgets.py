@@ -7,10 +7,10 @@ can raise the budget its parent failed on. Enforced by ``ecl_core.usage.budget``
 """
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from ecl_core.bounds import LLM_SETTING_RANGES
+from ecl_core.bounds import LLM_SETTING_RANGES, decimal_number, whole_number
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.usage.limits import Budget
 
@@ -45,24 +45,21 @@ def budget_tags(
 
 def _tokens(text: str, field: str) -> int:
     allowed = LLM_SETTING_RANGES["budget_tokens"]
-    value = text.strip()
-    if not value.isdigit() or allowed.problem(int(value)) is not None:
+    value = whole_number(text)
+    if value is None or allowed.problem(value) is not None:
         raise ValidationError("invalid budget", [FieldError(
-            field, f"is {text!r}; it must be a whole number of tokens from 0 (no budget) to "
-            f"{allowed.high:,.0f}")])
-    return int(value)
+            field, f"is {text[:40]!r}; it must be a whole number of tokens (digits 0-9) from 0 "
+            f"(no budget) to {allowed.high:,.0f}")])
+    return value
 
 
 def _usd(text: str, field: str) -> Decimal:
     allowed = LLM_SETTING_RANGES["budget_usd"]
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or allowed.problem(float(value)) is not None:
+    value = decimal_number(text)
+    if value is None or allowed.problem(float(value)) is not None:
         raise ValidationError("invalid budget", [FieldError(
-            field, f"is {text!r}; it must be a number of USD from 0 (no budget) to "
-            f"{allowed.high:,.0f}")])
+            field, f"is {text[:40]!r}; it must be a number of USD (digits 0-9 and one '.') "
+            f"from 0 (no budget) to {allowed.high:,.0f}")])
     return value
 
 

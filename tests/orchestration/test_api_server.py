@@ -285,6 +285,17 @@ def test_list_pages_with_a_cursor_and_filters(api):
         "input": {"topic": "x"}})
     assert reserved.status_code == 422
     assert reserved.json()["error"]["details"][0]["loc"] == ["body", "tags", "ecl/api_key"]
+    pod = {"container_config": {"image": "attacker/image", "command": ["sh"]},
+           "pod_spec_config": {"host_network": True}}
+    for tags, loc in [
+        ({"dagster-k8s/config": json.dumps(pod)}, ["body", "tags", "dagster-k8s/config"]),
+        ({"team.docs": "x" * 257}, ["body", "tags", "team.docs"]),
+        ({f"t{i}": "x" for i in range(21)}, ["body", "tags"]),
+    ]:
+        refused = api("POST", "/workflows", json={"workflow": "critique_revise", "tags": tags,
+                                                  "input": {"topic": "x"}})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["details"][0]["loc"] == loc
 
 
 def _held(hold: threading.Event):

@@ -209,8 +209,13 @@ def test_run_without_wait_prints_the_queued_run(offline):
         (["--input", '{"topic": '], "Invalid value for --input: not JSON"),
         (["--input", '["Tea"]'], "give a JSON object"),
         (["--input", TOPIC_JSON, "--input-file", "-"], "give --input or --input-file, not both"),
-        (["--input", TOPIC_JSON, "--tag", "ecl/budget_usd=9"], "set by ECL"),
+        (["--input", TOPIC_JSON, "--tag", "ecl/budget_usd=9"], "'ecl/budget_usd': a tag key "
+                                                              "is a plain name"),
+        (["--input", TOPIC_JSON, "--tag", 'dagster-k8s/config={"container_config": {}}'],
+         "'dagster-k8s/config': a tag key is a plain name"),
         (["--input", TOPIC_JSON, "--budget-tokens", "lots"], "--budget-tokens"),
+        (["--input", TOPIC_JSON, "--budget-tokens", "²"],
+         "--budget-tokens: is '²'; it must be a whole number of tokens (digits 0-9)"),
         (["--input", TOPIC_JSON, "--provider", "claude"],
          "Invalid value for '--provider': 'claude' is not one of 'auto', 'anthropic', "
          "'openai_compatible', 'offline', 'scripted'"),

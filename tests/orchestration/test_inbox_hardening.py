@@ -75,13 +75,16 @@ def test_the_topic_inbox_goes_on_past_files_it_cannot_read(
     monkeypatch.setenv("ECL_INBOX_DIR", str(inbox))
     _bad_files(inbox, secret_file)
     (inbox / "tea.json").write_text(json.dumps({"topic": "Tea", "max_revisions": 1}))
+    (inbox / "squared.json").write_text(json.dumps({"topic": "Tea", "budget_tokens": "²"}))
 
     result = _tick(topic_request_sensor, dg.build_sensor_context(instance=instance))
 
     (run,) = result.run_requests
     assert run.run_config["ops"]["generate_draft"]["config"]["topic"] == "Tea"
     reasons = _reasons(inbox)
-    assert sorted(reasons) == ["link.json", "nested.json", "pipe.json"]
+    assert sorted(reasons) == ["link.json", "nested.json", "pipe.json", "squared.json"]
+    assert "budget_tokens: is '²'; it must be a whole number of tokens (digits 0-9)" in (
+        reasons["squared.json"])
     assert "file: nests JSON too deeply to be read (RecursionError)" in reasons["nested.json"]
     assert "is a symlink; symlinks are not followed" in reasons["link.json"]
     assert "is not a regular file" in reasons["pipe.json"]
