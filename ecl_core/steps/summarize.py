@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ecl_core.documents import (
     MAX_DOCUMENT_BYTES,
@@ -104,7 +104,16 @@ class SummarizeDocumentInput(BaseModel):
         "relative paths start at the run's working directory (through the HTTP API: at its "
         "documents folder, which the file must be in).",
         json_schema_extra={"format": "path"},
+        min_length=1, max_length=4096,
     )
+
+    @field_validator("path")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        """A path with a NUL or another control character names no file: refused here."""
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("has a control character (such as NUL); a path names a file")
+        return value
 
 
 class SectionInput(BaseModel):

@@ -214,7 +214,8 @@ def stdout_to_stderr() -> Iterator[None]:
 def _resolve_failure(given: str, err: "UnknownRun") -> str:
     if err.reason == "ambiguous":
         return str(err)
-    where = f"no run {given} in the instance at DAGSTER_HOME"
+    shown = given if len(given) <= 40 else f"{given[:40]}..."
+    where = f"no run {shown} in the instance at DAGSTER_HOME"
     return where if err.reason == "unknown" else f"{where}: {err}"
 
 

@@ -19,7 +19,7 @@ from ecl_dagster.cli.status import exit_code, show_detail
 from ecl_dagster.review.continuation import inherited_tags
 from ecl_dagster.runs import launching
 from ecl_dagster.runs.orphans import mark_orphan_failed, run_worker
-from ecl_dagster.runs.resume import resume_selection
+from ecl_dagster.runs.resume import ADDED_STEPS_TAG, resume_selection
 from ecl_dagster.runs.views import run_detail
 from ecl_dagster.usage.budgets import budget_tags
 from ecl_dagster.workflows.jobs import reconstructable_job
@@ -71,6 +71,7 @@ def reexecute(
             if selection.added else dg.ReexecutionOptions.from_failure(run_id, instance)
         )
         if selection.added:
+            tags = {**(tags or {}), ADDED_STEPS_TAG: ",".join(selection.added)[:1000]}
             _log.warning("reexecute.steps_added", run_id=run_id, added=selection.added,
                          reason="Dagster's from-failure selection leaves out mapped steps that "
                          "never started; ECL runs them")
@@ -121,6 +122,11 @@ def reexecute_command(ctx: click.Context, run_id: str, every_step: bool,
     if mark_orphan_failed(found, parent):  # killed: no need to wait for run monitoring
         parent = found.get_run_by_id(run_id)
         assert parent is not None
+    retry = launching.daemon_retry(found, parent)
+    if retry is not None:
+        raise Refused(f"the daemon's run retry resumes run {run_id}"
+                      + (f": it is run {retry}; re-execute that one if it fails" if retry
+                         else " (`ecl list` shows it once launched)"))
     try:
         if parent.remote_job_origin is not None and launching.daemon_running(found):
             new_run_id = _through_the_queue(found, parent, every_step, tags, fmt)

@@ -28,6 +28,7 @@ from ecl_dagster.resources import PROVIDER_TAG
 from ecl_dagster.review.awaiting import REVIEW_TAGS
 from ecl_dagster.runs.origin_tags import API_KEY_TAG, REQUEST_ID_TAG
 from ecl_dagster.runs.orphans import WORKER_HOST_TAG
+from ecl_dagster.runs.resume import ADDED_STEPS_TAG
 from ecl_dagster.usage.tags import CALLS_TAG, COST_TAG, TOKENS_TAG
 from ecl_dagster.workflows.jobs import reconstructable_job
 
@@ -37,6 +38,7 @@ _NOT_INHERITED = {
     *TAGS_TO_MAYBE_OMIT_ON_RETRY, *REVIEW_TAGS, WORKER_HOST_TAG,
     API_KEY_TAG, REQUEST_ID_TAG,  # who asked for the parent, not for this run
     CALLS_TAG, TOKENS_TAG, COST_TAG, PROVIDER_TAG,  # the parent's usage, not this run's
+    ADDED_STEPS_TAG,  # what the parent's own re-execution added
 }
 
 

@@ -22,7 +22,13 @@ import dagster as dg
 from dagster._cli.job import _create_run
 from dagster._core.execution.plan.resume_retry import ReexecutionStrategy
 from dagster._core.remote_origin import RemoteJobOrigin
-from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RESUME_RETRY_TAG, ROOT_RUN_ID_TAG
+from dagster._core.storage.tags import (
+    AUTO_RETRY_RUN_ID_TAG,
+    PARENT_RUN_ID_TAG,
+    RESUME_RETRY_TAG,
+    ROOT_RUN_ID_TAG,
+    WILL_RETRY_TAG,
+)
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster._daemon.controller import get_daemon_statuses
@@ -37,7 +43,7 @@ from ecl_core.workflow.definition import (
 )
 from ecl_core.workflow.files import scan_workflows
 from ecl_dagster.review.continuation import inherited_tags
-from ecl_dagster.runs.resume import ResumeSelection, resume_selection
+from ecl_dagster.runs.resume import ADDED_STEPS_TAG, ResumeSelection, resume_selection
 from ecl_dagster.workflows.broken import BROKEN_TAG
 from ecl_dagster.workflows.jobs import reconstructable_job, workflows_dir
 
@@ -54,6 +60,7 @@ __all__ = [
     "find_workflow",
     "open_workspace",
     "reexecute_queued",
+    "daemon_retry",
     "submit",
     "workflow_run_config",
 ]
@@ -286,7 +293,7 @@ def _reexecuted_with(
         step_keys_to_execute=selection.step_keys, status=dg.DagsterRunStatus.NOT_STARTED,
         tags={**remote_job.tags, **tags, PARENT_RUN_ID_TAG: parent.run_id,
               ROOT_RUN_ID_TAG: root, RESUME_RETRY_TAG: "true",
-              "ecl/resume_added_steps": ",".join(selection.added)[:1000]},
+              ADDED_STEPS_TAG: ",".join(selection.added)[:1000]},
         root_run_id=root, parent_run_id=parent.run_id, job_snapshot=remote_job.job_snapshot,
         execution_plan_snapshot=plan.execution_plan_snapshot,
         parent_job_snapshot=remote_job.parent_job_snapshot, op_selection=parent.op_selection,
@@ -316,6 +323,22 @@ def execute_here(
     result = dg.execute_job(job, instance, run_config={**run_config, **INFO_CONSOLE},
                             tags=dict(tags), raise_on_error=False)
     return result.run_id
+
+
+def daemon_retry(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
+    """The daemon's run retry of ``run``: its run id, ``""`` while it is pending, else None.
+
+    A run that failed without a step failure (its worker died) is tagged
+    ``dagster/will_retry`` when its job allows a run retry, and the daemon then launches one
+    (``dagster/auto_retry_run_id``); a re-execution beside it would run the same steps twice.
+    """
+    if run.tags.get(WILL_RETRY_TAG) != "true":
+        return None
+    retry = run.tags.get(AUTO_RETRY_RUN_ID_TAG)
+    if retry:
+        return retry
+    # The daemon retries only a run it can launch again: one from a code location.
+    return "" if run.remote_job_origin is not None and daemon_running(instance) else None
 
 
 def daemon_running(instance: dg.DagsterInstance) -> bool:

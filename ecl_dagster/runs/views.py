@@ -56,6 +56,8 @@ __all__ = [
 SHORT_ID_CHARS = 8
 """The characters of a run id the UI and ``ecl list`` show."""
 MIN_PREFIX_CHARS = 4
+MAX_RUN_ID_CHARS = 36
+"""A run id is a UUID: 36 characters."""
 _PREFIX = re.compile(r"^[0-9a-f-]+$")
 
 RunState = Literal[
@@ -194,13 +196,15 @@ def resolve_run_id(instance: dg.DagsterInstance, given: str) -> str:
 
     Raises:
         UnknownRun: No run matches, more than one does, or ``given`` is shorter than
-            ``MIN_PREFIX_CHARS`` characters or not made of a run id's characters.
+            ``MIN_PREFIX_CHARS`` characters, longer than a run id (``MAX_RUN_ID_CHARS``), or
+            not made of a run id's characters (checked before any query).
     """
     prefix = given.strip().lower()
-    if len(prefix) < MIN_PREFIX_CHARS or not _PREFIX.match(prefix):
+    if not MIN_PREFIX_CHARS <= len(prefix) <= MAX_RUN_ID_CHARS or not _PREFIX.match(prefix):
+        shown = given if len(given) <= 40 else f"{given[:40]}... ({len(given):,} characters)"
         raise UnknownRun(
-            f"run id {given!r}: give a run id or a prefix of at least {MIN_PREFIX_CHARS} "
-            "of its characters (0-9, a-f, -)", "malformed"
+            f"run id {shown!r}: give a run id or a prefix of {MIN_PREFIX_CHARS} to "
+            f"{MAX_RUN_ID_CHARS} of its characters (0-9, a-f, -)", "malformed"
         )
     if instance.has_run(prefix):
         return prefix

@@ -341,6 +341,11 @@ def reexecute(
     parent = _run(svc, run_id)
     if mark_orphan_failed(svc.instance, parent):  # its worker is gone from this host
         parent = _run(svc, run_id)
+    retry = launching.daemon_retry(svc.instance, parent)
+    if retry is not None:
+        raise ApiError(409, f"the daemon's run retry resumes run {parent.run_id}" + (
+            f": it is run {retry}; re-execute that one if it fails" if retry
+            else " (GET /workflows lists it once launched)"))
     if not parent.is_finished:
         raise ApiError(409, f"run {parent.run_id} is {parent.status.value}: wait for it to end, "
                        "or cancel it")

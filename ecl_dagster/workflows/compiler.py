@@ -47,7 +47,7 @@ from ecl_dagster.workflows.mapped import mapped_op
 from ecl_dagster.workflows.ops import LLM_POOL, Branch, plain_op, reviser_op, validator_op
 from ecl_dagster.workflows.step_execution import StepInput
 
-__all__ = ["DYNAMIC_RUN_RETRY_TAGS", "RUN_RETRY_TAGS", "build_job"]
+__all__ = ["LOOP_RUN_RETRY_TAGS", "RUN_RETRY_TAGS", "build_job"]
 
 RUN_RETRY_TAGS = {
     "dagster/max_retries": "3",
@@ -58,11 +58,12 @@ RUN_RETRY_TAGS = {
 }
 """Resume a run whose worker died from the failed step (needs run_retries in dagster.yaml)."""
 
-DYNAMIC_RUN_RETRY_TAGS = {**RUN_RETRY_TAGS, "dagster/retry_strategy": "ALL_STEPS"}
-"""For a workflow with a loop or fan-out: a run retry re-executes every step. The daemon
-computes a run retry's steps with Dagster's own from-failure selection, which misses a mapped
-step that never started (``ecl_dagster.runs.resume``); every step again is always right, and
-the LLM-response journal answers each call already paid, so it costs no tokens."""
+LOOP_RUN_RETRY_TAGS = {**RUN_RETRY_TAGS, "dagster/retry_strategy": "ALL_STEPS"}
+"""For a workflow with a revision loop: a run retry re-executes every step. The daemon
+computes a run retry's steps with Dagster's own from-failure selection, which misses a loop's
+mapped reviser that never started (``ecl_dagster.runs.resume``); every step again is always
+right, and the LLM-response journal answers each call already paid with the same request (a
+``for_each`` fan-out is one op, with no mapped step after it, so it does not need this)."""
 
 
 class _Compiler:
@@ -188,8 +189,8 @@ def build_job(
     (docs/dagster-notes.md); a deployment may pass ``dg.multiprocess_executor``, and the
     LLM-response journal keeps calls exactly-once either way. LLM ops claim the
     ``LLM_POOL`` pool only under an executor that runs several steps at once. The job
-    carries ``RUN_RETRY_TAGS`` (``DYNAMIC_RUN_RETRY_TAGS`` when it has a loop or a
-    ``for_each`` step) and the tag ``ecl/workflow``.
+    carries ``RUN_RETRY_TAGS`` (``LOOP_RUN_RETRY_TAGS`` when it has a revision loop) and the
+    tag ``ecl/workflow``.
 
     Raises:
         WorkflowValidationError: The definition breaks a rule of ``validate``.
@@ -202,8 +203,8 @@ def build_job(
         name=workflow.id,
         description=workflow.description or workflow.name,
         executor_def=executor_def,
-        tags={**(DYNAMIC_RUN_RETRY_TAGS if workflow.loops() or compiler.mapped
-                 else RUN_RETRY_TAGS), "ecl/workflow": workflow.id},
+        tags={**(LOOP_RUN_RETRY_TAGS if workflow.loops() else RUN_RETRY_TAGS),
+              "ecl/workflow": workflow.id},
     )
     def _job() -> None:
         compiler.compose()

@@ -174,8 +174,16 @@ def test_bad_input_is_refused_field_by_field(api):
         assert detail["loc"] == ["body", "input", "path"]
         assert "outside the documents folder" in detail["msg"]
 
+    nul = api("POST", "/workflows", json={"workflow": "summarize_document",
+                                          "input": {"path": "notes\u0000.md"}})
+    assert nul.status_code == 422, nul.text
+    (detail,) = nul.json()["error"]["details"]
+    assert detail["loc"] == ["body", "input", "path"] and "control character" in detail["msg"]
+
     for path in ("/workflows?limit=101", "/workflows?limit=0", "/workflows?state=DONE"):
         assert api("GET", path).status_code == 422, path
+    long_id = api("GET", "/workflows/" + "a" * 60_000)
+    assert long_id.status_code in (404, 422) and len(long_id.text) < 1000, long_id.status_code
 
 
 def test_submit_chooses_the_llm_and_refuses_what_is_not_one(api, stack, monkeypatch):

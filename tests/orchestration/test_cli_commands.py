@@ -99,7 +99,7 @@ def test_status_by_prefix_shows_provider_tokens_and_duration(offline):
     short = _ecl("status", detail.run_id[:3])
     assert short.exit_code == 2
     assert f"no run {detail.run_id[:3]} in the instance at DAGSTER_HOME" in short.stderr
-    assert "at least 4" in short.stderr
+    assert "a prefix of 4 to 36 of its characters" in short.stderr
     unknown = _ecl("status", "0000aaaa")
     assert unknown.exit_code == 2
     assert "no run 0000aaaa in the instance at DAGSTER_HOME" in unknown.stderr
@@ -108,6 +108,23 @@ def test_status_by_prefix_shows_provider_tokens_and_duration(offline):
     assert watched.exit_code == 0
     (line,) = _json_lines(watched.stdout)  # it has ended: printed once
     assert RunDetail.model_validate(line).run_id == detail.run_id
+
+
+def test_a_run_id_longer_than_a_run_id_is_refused_before_any_query(offline):
+    done = _ecl("status", "a" * 60_000)
+    assert done.exit_code == 2
+    assert done.stderr.startswith(
+        f"ecl: no run {'a' * 40}... in the instance at DAGSTER_HOME: run id '{'a' * 40}... "
+        "(60,000 characters)': give a run id or a prefix of 4 to 36 of its characters")
+    assert len(done.stderr) < 400
+
+
+def test_a_path_with_a_nul_is_refused_before_a_run_exists(offline):
+    done = _ecl("run", "summarize_document", "--input", json.dumps({"path": "notes\u0000.md"}))
+    assert done.exit_code == 2
+    assert "path: Value error, has a control character (such as NUL)" in done.stderr
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs() == []
 
 
 def test_an_ambiguous_prefix_is_refused_naming_it(offline):

@@ -79,16 +79,18 @@ def hold(postgres_instance):
         with engine.connect() as conn:
             conn.execute(sa.text("INSERT INTO ecl_test_hold VALUES (:k)"), {"k": step_key})
 
+    this_database = "wait_event = 'PgSleep' AND datname = current_database()"
+
     def sleeping() -> bool:
         with engine.connect() as conn:
             return bool(conn.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")).scalar())
+                f"SELECT count(*) FROM pg_stat_activity WHERE {this_database}")).scalar())
 
     def release() -> None:
         with engine.connect() as conn:
             conn.execute(sa.text("DELETE FROM ecl_test_hold"))
             conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE wait_event = 'PgSleep'"))
+                                 f"WHERE {this_database}"))
 
     held.sleeping = sleeping  # type: ignore[attr-defined]
     held.release = release  # type: ignore[attr-defined]
@@ -166,8 +168,12 @@ def test_ecl_reexecute_resumes_a_worker_killed_at_any_instant(
     assert detail["state"] == "SUCCESS"
     assert _final(instance, detail["run_id"]) == (draft_text(revisions), revisions)
     _check_paid_once(messages_api, len(replies))
+    added = instance.get_run_by_id(detail["run_id"]).tags.get("ecl/resume_added_steps")
     if step.startswith("revise_draft") and where == "before":
         assert "reexecute.steps_added" in resumed.stderr  # ECL said what Dagster missed
+        assert added == step
+    else:
+        assert added is None and "reexecute.steps_added" not in resumed.stderr
 
 
 @pytest.mark.parametrize("revisions", [1, 3])
@@ -184,18 +190,24 @@ def test_a_run_retry_resumes_a_worker_killed_before_a_mapped_step(
         worker = wait_for("the run worker", lambda: run_worker_pid(instance, run_id))
         os.kill(worker, signal.SIGKILL)
         hold.release()
+        beside = subprocess.run([str(BIN / "ecl"), "reexecute", run_id], cwd=ROOT,
+                                capture_output=True, text=True, timeout=300)
+        assert beside.returncode == 2, beside.stdout + beside.stderr
+        assert f"the daemon's run retry resumes run {run_id}" in beside.stderr
         resumed = wait_for("a run retry to succeed", lambda: next(
             (r for r in runs_of_lineage(instance, run_id)
              if r.status == dg.DagsterRunStatus.SUCCESS), None), timeout_s=400)
     assert resumed.run_id != run_id and resumed.root_run_id == run_id
+    assert len(runs_of_lineage(instance, run_id)) == 2  # the retry alone, nothing beside it
     assert _final(instance, resumed.run_id) == (draft_text(revisions), revisions)
     _check_paid_once(messages_api, len(pass_after(revisions)))
 
 
-def test_the_validator_without_its_draft_fails_at_once_saying_why(
+def test_the_validator_without_its_draft_fails_at_once_then_ecl_reexecute_mends_it(
         messages_api, api_key, postgres_instance, hold, tmp_path):
     """Dagster's own from-failure selection (the UI's button) hits the validator without a
-    draft: it fails once, with what to do, and spends no step retry."""
+    draft: it fails once, with what to do, and spends no step retry; `ecl reexecute` of that
+    failed re-execution, as the message says, adds the missing step and succeeds."""
     instance, _ = postgres_instance
     messages_api.script(pass_after(1))
     hold("revise_draft_1[revision_1]")
@@ -223,6 +235,16 @@ def test_the_validator_without_its_draft_fails_at_once_saying_why(
     assert "ecl reexecute RUN" in message
     assert not [e for e in again.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert time.monotonic() - started < 60
+
+    mended = subprocess.run([str(BIN / "ecl"), "reexecute", again.run_id, "--format", "json"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert mended.returncode == 0, mended.stdout + mended.stderr
+    detail = json.loads(mended.stdout)
+    assert detail["state"] == "SUCCESS"
+    assert _final(instance, detail["run_id"]) == (draft_text(1), 1)
+    _check_paid_once(messages_api, len(pass_after(1)))
+    assert instance.get_run_by_id(detail["run_id"]).tags["ecl/resume_added_steps"] == (
+        "revise_draft_1[revision_1]")
 
 
 def _api(tmp_path: Path) -> tuple[subprocess.Popen[bytes], httpx.Client]:
