@@ -12,7 +12,7 @@ from ecl_core.llm.base import Provider
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, complete_with_repair
 from ecl_core.types import Critique, Draft
-from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
+from ecl_core.workflow.step import LLM_RETRY_POLICY, LLMStepSettings, Step, StepContext
 
 __all__ = [
     "CRITIQUE_REPAIR", "CritiqueStep", "DraftInput", "critique", "json_objects", "parse_critique",
@@ -142,6 +142,7 @@ class CritiqueStep(Step[DraftInput, Critique]):
     input_model = DraftInput
     output_model = Critique
     retry_policy = LLM_RETRY_POLICY
+    config_model = LLMStepSettings
 
     def execute(self, context: StepContext, step_input: DraftInput) -> Critique:
         """Call the provider with the ``critique`` prompt (one repair request if unreadable)."""

@@ -6,7 +6,7 @@ from ecl_core.llm.base import Provider
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, check_draft_text
 from ecl_core.types import Draft
-from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
+from ecl_core.workflow.step import LLM_RETRY_POLICY, LLMStepSettings, Step, StepContext
 
 __all__ = ["GenerateStep", "TopicInput", "generate"]
 
@@ -47,6 +47,7 @@ class GenerateStep(Step[TopicInput, Draft]):
     input_model = TopicInput
     output_model = Draft
     retry_policy = LLM_RETRY_POLICY
+    config_model = LLMStepSettings
 
     def execute(self, context: StepContext, step_input: TopicInput) -> Draft:
         """Call the provider with the ``generate`` prompt."""

@@ -8,7 +8,7 @@ from ecl_core.loop import MAX_REVISIONS_CAP, accept
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, check_draft_text
 from ecl_core.types import Critique, Draft
-from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
+from ecl_core.workflow.step import LLM_RETRY_POLICY, LLMStepSettings, NoSettings, Step, StepContext
 
 __all__ = ["FinalDraftStep", "ReviseStep", "RevisionInput", "revise"]
 
@@ -56,6 +56,7 @@ class ReviseStep(Step[RevisionInput, Draft]):
     input_model = RevisionInput
     output_model = Draft
     retry_policy = LLM_RETRY_POLICY
+    config_model = LLMStepSettings
     revision_limit = MAX_REVISIONS_CAP
 
     def execute(self, context: StepContext, step_input: RevisionInput) -> Draft:
@@ -74,6 +75,7 @@ class FinalDraftStep(Step[RevisionInput, Draft]):
     input_model = RevisionInput
     output_model = Draft
     uses_llm = False
+    config_model = NoSettings
 
     def execute(self, context: StepContext, step_input: RevisionInput) -> Draft:
         """Accept the draft if its last critique passed."""

@@ -20,7 +20,7 @@ from ecl_core.llm.base import Provider
 from ecl_core.prompts import load_prompt
 from ecl_core.steps.base import CallRecorder, StepResult, check_draft_text
 from ecl_core.types import Draft
-from ecl_core.workflow.step import LLM_RETRY_POLICY, Step, StepContext
+from ecl_core.workflow.step import LLM_RETRY_POLICY, LLMStepSettings, NoSettings, Step, StepContext
 
 __all__ = [
     "CombineSummariesStep",
@@ -155,6 +155,7 @@ class SplitSectionsStep(Step[SummarizeDocumentInput, SplitDocument]):
     input_model = SummarizeDocumentInput
     output_model = SplitDocument
     uses_llm = False
+    config_model = NoSettings
 
     def execute(self, context: StepContext, step_input: SummarizeDocumentInput) -> SplitDocument:
         """Read ``step_input.path`` (ValidationError on field ``path`` if unusable) and split it."""
@@ -178,6 +179,7 @@ class SummarizeSectionStep(Step[SectionInput, SectionSummary]):
     input_model = SectionInput
     output_model = SectionSummary
     retry_policy = LLM_RETRY_POLICY
+    config_model = LLMStepSettings
 
     def execute(self, context: StepContext, step_input: SectionInput) -> SectionSummary:
         """Call the provider with the ``summarize_section`` prompt."""
@@ -200,6 +202,7 @@ class CombineSummariesStep(Step[SummariesInput, Draft]):
     input_model = SummariesInput
     output_model = Draft
     retry_policy = LLM_RETRY_POLICY
+    config_model = LLMStepSettings
 
     def execute(self, context: StepContext, step_input: SummariesInput) -> Draft:
         """Call the provider with the ``combine_summaries`` prompt."""

@@ -234,15 +234,17 @@ def validate(workflow: WorkflowDefinition, registry: StepRegistry) -> None:
         problem(f"workflow '{workflow.id}'", str(err))
     ids = [s.id for s in workflow.steps]
     known = set(ids)
-    if workflow.id in RESERVED_NAMES:
-        problem(f"workflow '{workflow.id}'", "this id is a name Dagster reserves; choose another")
+    if workflow.id in RESERVED_NAMES or workflow.id.startswith("__"):
+        problem(f"workflow '{workflow.id}'", "this id is a name Dagster reserves (its own "
+                "names, Python's keywords, and names starting with '__'); choose another")
     for step_id in sorted({i for i in ids if ids.count(i) > 1}):
         problem(f"step '{step_id}'", "duplicate step id")
     unrolled = {loop.validator for loop in workflow.loops()} | {
         loop.reviser for loop in workflow.loops()}
     for step_id in ids:
-        if step_id in RESERVED_NAMES:
-            problem(f"step '{step_id}'", "this id is a name Dagster reserves; choose another")
+        if step_id in RESERVED_NAMES or step_id.startswith("__"):
+            problem(f"step '{step_id}'", "this id is a name Dagster reserves (its own names, "
+                    "Python's keywords, and names starting with '__'); choose another")
         stem, _, suffix = step_id.rpartition("_")
         if stem in unrolled and suffix.isdigit():
             problem(f"step '{step_id}'", f"the loop step '{stem}' is unrolled into ops "

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import pydantic
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ecl_core.errors import ConfigError, FieldError, ValidationError
 from ecl_core.llm.base import Provider
@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LLM_RETRY_POLICY",
+    "MAX_STEP_MAX_TOKENS",
     "ArtifactStore",
     "DirectoryArtifacts",
+    "LLMStepSettings",
+    "NoSettings",
     "Step",
     "StepContext",
     "StepRegistry",
@@ -43,6 +46,24 @@ class StepRetryPolicy(BaseModel):
     initial_delay_s: float = Field(1.0, ge=0, description="Wait before the first retry, in s.")
     max_delay_s: float = Field(30.0, ge=0, description="Longest wait between attempts, in s.")
     multiplier: float = Field(2.0, ge=1, description="Factor applied to the wait each retry.")
+
+
+MAX_STEP_MAX_TOKENS = 128_000
+"""The most output tokens a step may ask for (the largest output of a current Claude model;
+``LLM_SETTING_RANGES["max_tokens"]`` in ``ecl_core.bounds``)."""
+
+
+class NoSettings(BaseModel):
+    """The ``config`` of a built-in step that takes none: any key is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMStepSettings(NoSettings):
+    """The ``config`` of a built-in LLM step (checked when the workflow file loads)."""
+
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1, le=MAX_STEP_MAX_TOKENS,
+                            description="The bound on generated tokens per call.")
 
 
 LLM_RETRY_POLICY = StepRetryPolicy(
@@ -104,8 +125,19 @@ class StepContext:
 
     @property
     def max_tokens(self) -> int:
-        """``config["max_tokens"]``, else 1,024: the bound on generated tokens per call."""
-        return int(self.config.get("max_tokens", DEFAULT_MAX_TOKENS))
+        """``config["max_tokens"]``, else 1,024: the bound on generated tokens per call.
+
+        Raises:
+            ValidationError: It is not a whole number from 1 to 128,000 (a step of your own
+                whose ``config_model`` does not bound it).
+        """
+        value = self.config.get("max_tokens", DEFAULT_MAX_TOKENS)
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                1 <= value <= MAX_STEP_MAX_TOKENS):
+            raise ValidationError(f"step '{self.step_id}': invalid config", [FieldError(
+                "config.max_tokens", f"is {value!r}; it must be a whole number from 1 to "
+                f"{MAX_STEP_MAX_TOKENS:,}")])
+        return value
 
     def record(self, result: StepResult[T]) -> T:
         """Keep ``result``'s metadata in ``calls`` and return its output."""

@@ -160,7 +160,12 @@ def test_offline_answers_for_formats_tuples_sets_and_exclusive_bounds(tmp_path):
 
 @pytest.mark.parametrize(("steps", "expected"), [
     ("[{id: config, type: generate}]",
-     "step 'config': this id is a name Dagster reserves; choose another"),
+     "step 'config': this id is a name Dagster reserves (its own names, Python's keywords, "
+     "and names starting with '__'); choose another"),
+    ("[{id: g, type: generate, config: {max_tokens: 500000}}]",
+     "step 'g': config.max_tokens: Input should be less than or equal to 128000"),
+    ("[{id: g, type: generate, config: {temperature: 2}}]",
+     "step 'g': config.temperature: Extra inputs are not permitted"),
     ("[{id: g, type: generate}, {id: c, type: critique, depends_on: [g]},"
      " {id: r, type: revise, revision_source: c}, {id: c_1, type: final_draft, depends_on: [c]}]",
      "step 'c_1': the loop step 'c' is unrolled into ops 'c_0', 'c_1', ...; this id would be "
@@ -174,7 +179,26 @@ def test_ids_dagster_would_refuse_are_refused_at_their_line(tmp_path, steps, exp
         f"id: w\nname: W\ninput: ecl_core.steps.builtin:CritiqueReviseInput\nsteps: {steps}\n"
     )
     problems = [str(p) for p in scan_workflows(tmp_path, default_registry()).problems]
-    assert f"{tmp_path / 'w.yaml'}:4: {expected}" in problems
+    assert f"{tmp_path / 'w.yaml'}:4: {expected}" in problems, problems
+
+
+def test_a_workflow_id_dagster_keeps_for_itself_is_refused(tmp_path):
+    (tmp_path / "w.yaml").write_text("id: __ASSET_JOB\nname: W\n"
+                                     "input: ecl_core.steps.builtin:CritiqueReviseInput\n"
+                                     "steps: [{id: g, type: generate}]\n")
+    (problem,) = scan_workflows(tmp_path, default_registry()).problems
+    assert (problem.line, problem.step) == (1, "workflow '__ASSET_JOB'")
+    assert "names starting with '__'" in problem.rule
+
+
+def test_a_custom_step_cannot_ask_for_more_output_than_any_model_writes(tmp_path):
+    context = StepContext(provider=OfflineProvider(), run_id="r", step_id="s", attempt=1,
+                          log=None, artifacts=DirectoryArtifacts(tmp_path),
+                          config={"max_tokens": 500_000})
+    with pytest.raises(ValidationError) as refused:
+        _ = context.max_tokens
+    assert str(refused.value.details[0]) == (
+        "config.max_tokens: is 500000; it must be a whole number from 1 to 128,000")
 
 
 def test_one_broken_file_leaves_the_others_loaded_and_says_where(tmp_path):
