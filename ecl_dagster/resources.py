@@ -2,6 +2,8 @@
 
 import os
 import socket
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -25,7 +27,7 @@ from ecl_dagster.storage.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.usage.budgets import run_budget
 from ecl_dagster.usage.tags import USAGE_TAGS, tag_run_usage, usage_tag_changes
 
-__all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource"]
+__all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource", "env_sourced"]
 
 PROVIDER_TAG = "ecl/llm_provider"
 """Run tag naming the run's provider (``auto`` resolved), written as its LLM resource sets
@@ -38,6 +40,22 @@ RATE_LIMIT_ENV_VARS = {
     "rate_limit_output_tokens_per_minute": "ECL_RATE_LIMIT_OUTPUT_TOKENS_PER_MINUTE",
 }
 """The API account's limits as deployment settings: each field's environment variable."""
+
+
+def env_sourced(run_config: Mapping[str, Any]) -> list[str]:
+    """The LLM settings ``run_config`` reads from an environment variable (``{env: NAME}``).
+
+    Dagster resolves that form for any string setting; a run may set ECL's settings only to
+    plain values, so such a setting is refused before anything reads it (the value never
+    reaches a model name, the ledger, metrics or an error text).
+    """
+    resources = run_config.get("resources")
+    llm = resources.get("llm") if isinstance(resources, Mapping) else None
+    config = llm.get("config") if isinstance(llm, Mapping) else None
+    if not isinstance(config, Mapping):
+        return []
+    return sorted(name for name, value in config.items()
+                  if isinstance(value, Mapping) and "env" in value)
 
 
 def _limit(resource: "LLMResource", field: str) -> int:
@@ -177,9 +195,17 @@ class LLMResource(dg.ConfigurableResource):
         """Check the settings' ranges and resolve them; the provider is built on first use.
 
         Raises:
-            ValidationError: A setting is outside its range; a detail names each one.
+            ValidationError: A setting is outside its range, or the run's config reads it
+                from an environment variable (``{env: NAME}``); a detail names each one.
         """
         configure_logging()
+        run_config = context.run.run_config if context.run is not None else {}
+        sourced = env_sourced(run_config)
+        if sourced:
+            raise ValidationError("settings read from the environment", [FieldError(
+                f"resources.llm.config.{name}", "is read from an environment variable "
+                "({env: ...}); a run chooses plain values, and the deployment's environment "
+                "(its keys, its database password) is not a run's to read") for name in sourced])
         check_ranges(self, LLM_SETTING_RANGES, "resources.llm.config")
         if self.temperature is not None and not 0 <= self.temperature <= 2:
             raise ValidationError("settings out of range", [FieldError(

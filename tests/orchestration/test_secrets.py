@@ -87,3 +87,19 @@ def test_a_key_echoed_by_every_failure_lands_nowhere(messages_api, api_key, inst
     assert any(b"credential: Bearer [REDACTED]" in p.read_bytes() for p in compute_logs)
     for path in files:
         assert api_key.encode() not in path.read_bytes(), path
+
+
+def test_a_run_cannot_read_the_deployments_environment_into_its_settings(
+        messages_api, api_key, instance, capfd):
+    """``{env: NAME}`` in run config is refused for ECL's settings, naming each one."""
+    llm = {**anthropic_llm(messages_api), "model": {"env": "ANTHROPIC_API_KEY"},
+           "prompt_cache_ttl": {"env": "HOME"}}
+    result = run_job(instance, llm=llm)
+    assert not result.success
+    assert messages_api.requests == []
+    events = [r.dagster_event for r in instance.all_logs(result.run_id) if r.dagster_event]
+    text = "\n".join(str(e.event_specific_data) + (e.message or "") for e in events)
+    assert "resources.llm.config.model: is read from an environment variable" in text
+    assert "resources.llm.config.prompt_cache_ttl: is read from an environment variable" in text
+    out, err = capfd.readouterr()
+    assert api_key not in text + out + err
