@@ -74,7 +74,8 @@ def list_command(ctx: click.Context, states: tuple[str, ...], workflow: str | No
         page = list_runs(found, states=states, workflow=workflow, tags=parse_tags(tags),
                          limit=limit, cursor=cursor)
     except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--state") from None
+        option = "--tag" if str(err).startswith("tag:") else "--state"
+        raise click.BadParameter(str(err), param_hint=option) from None
     if fmt == "json":
         echo_model(page)
         return

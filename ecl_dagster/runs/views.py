@@ -56,6 +56,10 @@ __all__ = [
 SHORT_ID_CHARS = 8
 """The characters of a run id the UI and ``ecl list`` show."""
 MIN_PREFIX_CHARS = 4
+MAX_TAG_FILTERS = 10
+"""The most tag filters one listing takes."""
+MAX_TAG_FILTER_CHARS = 512
+"""The longest tag filter (key and value), in characters."""
 MAX_RUN_ID_CHARS = 36
 """A run id is a UUID: 36 characters."""
 _PREFIX = re.compile(r"^[0-9a-f-]+$")
@@ -292,15 +296,24 @@ def list_runs(
 ) -> RunPage:
     """Runs newest first, filtered by state (DagsterRunStatus values), workflow and tags.
 
-    ``cursor`` is the last run id of the previous page. Raises ``ValueError`` naming an
-    unknown state.
+    ``cursor`` is the last run id of the previous page.
+
+    Raises:
+        ValueError: An unknown state (the message starts ``state:``), or more than
+            ``MAX_TAG_FILTERS`` tag filters or one longer than ``MAX_TAG_FILTER_CHARS``
+            (``tag:``); each becomes one SQL condition, and SQLite refuses too many.
     """
+    given = dict(tags or {})
+    if len(given) > MAX_TAG_FILTERS:
+        raise ValueError(f"tag: {len(given)} tag filters; at most {MAX_TAG_FILTERS}")
+    if any(len(k) + len(v) > MAX_TAG_FILTER_CHARS for k, v in given.items()):
+        raise ValueError(f"tag: a filter has at most {MAX_TAG_FILTER_CHARS} characters")
     try:
         statuses = [dg.DagsterRunStatus(state.upper()) for state in states]
     except ValueError as err:
         known = ", ".join(s.value for s in dg.DagsterRunStatus)
         raise ValueError(f"state: {err}; one of {known}") from None
-    filters = dg.RunsFilter(statuses=statuses, job_name=workflow, tags=dict(tags or {}))
+    filters = dg.RunsFilter(statuses=statuses, job_name=workflow, tags=given)
     records = instance.get_run_records(filters, limit=limit + 1, cursor=cursor)
     page = [RunSummary.model_validate(_summary_fields(r)) for r in records[:limit]]
     more = len(records) > limit

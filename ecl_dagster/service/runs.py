@@ -258,7 +258,8 @@ def list_(
         return list_runs(svc.instance, states=state or [], workflow=workflow, tags=tags,
                          limit=limit, cursor=cursor)
     except ValueError as err:
-        raise ApiError(422, str(err), [FieldProblem(loc=["query", "state"], msg=str(err),
+        field = "tag" if str(err).startswith("tag:") else "state"
+        raise ApiError(422, str(err), [FieldProblem(loc=["query", field], msg=str(err),
                                                     type="value_error")]) from None
 
 

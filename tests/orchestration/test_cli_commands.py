@@ -110,6 +110,12 @@ def test_status_by_prefix_shows_provider_tokens_and_duration(offline):
     assert RunDetail.model_validate(line).run_id == detail.run_id
 
 
+def test_seventy_tag_filters_are_refused_not_a_traceback(offline):
+    done = _ecl("list", *[f"--tag=t{i}=x" for i in range(70)])
+    assert done.exit_code == 2
+    assert "Invalid value for --tag: tag: 70 tag filters; at most 10" in done.stderr
+
+
 def test_a_run_id_longer_than_a_run_id_is_refused_before_any_query(offline):
     done = _ecl("status", "a" * 60_000)
     assert done.exit_code == 2
