@@ -8,6 +8,7 @@ the resume: the claimed run id stays in the row).
 Rows are never deleted: they are the audit of who answered what, and when.
 """
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from ecl_core.review.model import (
     iso_utc,
 )
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 __all__ = ["MIN_ID_PREFIX", "ReviewBook", "ReviewDesk"]
 
 MIN_ID_PREFIX = 4
@@ -166,13 +168,17 @@ class ReviewBook:
         Raises:
             UnknownReview: No review matches ``ref``.
             ValidationError: The answer does not fit the review (``check_feedback``), or
-                ``answered_by`` is blank.
+                ``answered_by`` is blank or holds a control character (a newline, an escape
+                sequence: it is printed in audit lines and terminals).
             ReviewAnswerRefused: The review has an answer already; the message names it.
         """
         review = self.get(ref)
         text = check_feedback(review, answer, feedback)
         if not answered_by.strip():
             raise ValidationError("answer refused", [FieldError("answered_by", "is blank")])
+        if _CONTROL.search(answered_by):
+            raise ValidationError("answer refused", [FieldError(
+                "answered_by", "holds a control character (a newline, an escape sequence)")])
         return self._settle(review, answer, answered_by.strip()[:300], text, now)
 
     def _settle(self, review: Review, answer: str, answered_by: str, feedback: str,

@@ -65,6 +65,9 @@ def _answer_file(instance: dg.DagsterInstance, book: "ReviewBook", path: Path) -
     for field in ("review", "answer"):
         if not data.get(field, "").strip():
             raise _refused(field, "is missing")
+    if UNSENDABLE.search(path.name) or any(c in path.name for c in "\n\r\t"):
+        raise _refused("file name", "holds control characters (a newline, an escape "
+                       "sequence); name the file with printable characters")
     named = data.get("by", "").strip()
     if UNSENDABLE.search(named) or len(named) > MAX_BY_CHARS:
         raise _refused("by", f"must be at most {MAX_BY_CHARS} characters with no control "

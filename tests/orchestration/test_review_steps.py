@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ecl_core.errors import ValidationError
 from ecl_core.review.book import ReviewBook
 from ecl_dagster.cli import main
 from ecl_dagster.definitions import defs
@@ -214,6 +215,26 @@ def test_a_malformed_answer_file_is_refused_with_its_reason(
     assert not (inbox / "answer.json").exists()
     assert reason in (inbox / "failed" / "answer.json.reason.txt").read_text()
     assert ReviewBook(ecl_db_url(instance)).get(review_id).state == "awaiting"
+
+
+def test_an_answer_file_whose_name_holds_escapes_is_refused_and_stored_nowhere(
+    messages_api, api_key, instance, home
+):
+    messages_api.script([draft_text(0)])
+    review_id = _start(instance, messages_api).tags["ecl/review_id"]
+    inbox = home / "review_inbox"
+    inbox.mkdir(exist_ok=True)
+    name = "ok\x1b[2J\nAUDIT approved by admin.json"
+    (inbox / name).write_text(json.dumps({"review": review_id, "answer": "approve"}))
+
+    _tick(instance)
+
+    reason = (inbox / "failed" / f"{name}.reason.txt").read_text()
+    assert "file name: holds control characters" in reason
+    review = ReviewBook(ecl_db_url(instance)).get(review_id)
+    assert (review.state, review.answered_by) == ("awaiting", None)
+    with pytest.raises(ValidationError, match="answered_by: holds a control character"):
+        ReviewBook(ecl_db_url(instance)).answer(review_id, "approve", "cli:eve\x1b[2J@host")
 
 
 def test_an_answer_file_is_stored_and_a_second_is_refused_naming_the_first(
