@@ -52,6 +52,10 @@ WINDOW_MS = 61_000
 after the limiter counted it, so with a bare minute a request sent just as the window frees
 could land in the API's previous minute."""
 _log = get_logger("ecl.llm")
+MAX_PAUSE_S = 60.0
+"""The longest pause one response can ask for, in seconds: the window of a per-minute limit
+(Anthropic's and OpenAI's rate limits are per minute)."""
+
 _pause = sa.Table(
     "ecl_rate_limit_pause",
     METADATA,
@@ -224,9 +228,12 @@ class RateLimitedProvider:
     def _pause_until(self, until: float) -> None:
         """Record that the API has no capacity left until ``until`` (seconds since the epoch).
 
+        The pause is capped at ``MAX_PAUSE_S`` from now: the limits are per minute, so one
+        response saying "nothing left until 2099" cannot stop every call of the instance.
         Another process may record its own pause at the same moment: the later time wins,
         and neither fails (its answer is already in hand).
         """
+        until = min(until, time.time() + MAX_PAUSE_S)
         mine = _pause.c.limiter == self._key
         later = sa.update(_pause).where(mine, _pause.c.until < until).values(until=until)
         with self._engine.begin() as conn:

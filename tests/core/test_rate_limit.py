@@ -98,6 +98,19 @@ def test_a_pause_longer_than_max_wait_fails_the_call_as_transient_without_sendin
     assert len(messages_api.requests) == 1
 
 
+def test_a_reset_in_2099_pauses_every_call_for_a_minute_at_most(messages_api, tmp_path):
+    messages_api.script([Reply(text="first", headers={
+        "anthropic-ratelimit-requests-remaining": "0",
+        "anthropic-ratelimit-requests-reset": "2099-01-01T00:00:00Z",
+    })])
+    provider = _provider(tmp_path, requests_per_minute=1000, max_wait_s=1)
+    provider.complete(REQUEST)
+    with pytest.raises(Exception) as caught:
+        provider.complete(REQUEST)
+    waited = float(str(caught.value).split("used up for ")[1].split(" s more")[0])
+    assert 55 <= waited <= 60
+
+
 def test_a_request_larger_than_a_per_minute_limit_is_refused_at_once(messages_api, tmp_path):
     messages_api.fallback = Reply(text="fine")
     big = REQUEST.model_copy(update={"max_tokens": 5000})
