@@ -1,5 +1,8 @@
 """Run config validation, and which provider a run uses."""
 
+import os
+import time
+
 import pytest
 from structlog.testing import capture_logs
 
@@ -68,3 +71,16 @@ def test_anthropic_without_a_key_fails_with_a_config_error(messages_api, no_api_
     text = failure_text(step_failure(result, "generate_draft"))
     assert "ConfigError: provider 'anthropic' needs ANTHROPIC_API_KEY to be set" in text
     assert messages_api.requests == []
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+def test_a_script_that_is_not_a_regular_file_fails_at_once(instance, tmp_path, target):
+    path = str(tmp_path / "script.fifo") if target == "fifo" else target
+    if target == "fifo":
+        os.mkfifo(path)
+    started = time.monotonic()
+    result = run_job(instance, llm={"provider": "scripted", "scripted_path": path})
+    assert not result.success
+    assert time.monotonic() - started < 60
+    text = failure_text(step_failure(result, "generate_draft"))
+    assert f"scripted_path: '{path}' is not a regular file" in text

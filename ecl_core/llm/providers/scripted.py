@@ -7,12 +7,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ecl_core.errors import ConfigError, PermanentLLMError, TransientLLMError
+from ecl_core.codebase.safe_read import read_user_file
+from ecl_core.errors import ConfigError, PermanentLLMError, TransientLLMError, ValidationError
 from ecl_core.types import CompletionRequest, CompletionResponse, TokenUsage
 
 __all__ = ["ScriptedProvider"]
 
 ScriptItem = str | Mapping[str, Any]
+MAX_SCRIPT_BYTES = 16 * 1024 * 1024
+"""The largest script file read, in bytes."""
 
 
 class ScriptedProvider:
@@ -44,12 +47,20 @@ class ScriptedProvider:
     def from_file(cls, path: str | Path, **kwargs: Any) -> "ScriptedProvider":
         """Load a script from a JSON file holding a list of items.
 
+        The file is read by the one safe reader (``read_user_file``): a regular file of at
+        most 16 MiB, not a symlink, so a FIFO or ``/dev/zero`` is refused at once instead of
+        blocking the step or filling its memory.
+
         Raises:
-            ConfigError: The file is missing or is not a JSON list.
+            ConfigError: The file is missing, not a regular file, too large, not UTF-8, or
+                not a JSON list.
         """
         try:
-            items = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
+            items = json.loads(read_user_file(path, field="scripted_path",
+                                              max_bytes=MAX_SCRIPT_BYTES))
+        except ValidationError as err:
+            raise ConfigError(f"cannot read scripted responses: {err}") from None
+        except json.JSONDecodeError as err:
             raise ConfigError(f"cannot read scripted responses from {path}: {err}") from err
         if not isinstance(items, list):
             raise ConfigError(f"scripted responses in {path} must be a JSON list")
