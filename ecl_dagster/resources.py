@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges, whole_number
+from ecl_core.bounds import LLM_SETTING_RANGES, check_ranges, decimal_number, whole_number
 from ecl_core.errors import FieldError, ValidationError
 from ecl_core.llm.base import Provider
 from ecl_core.llm.factory import (
@@ -27,7 +27,7 @@ from ecl_dagster.storage.ecl_db import ECL_DB_ENV_VAR, ecl_db_url
 from ecl_dagster.usage.budgets import run_budget
 from ecl_dagster.usage.tags import USAGE_TAGS, tag_run_usage, usage_tag_changes
 
-__all__ = ["RATE_LIMIT_ENV_VARS", "LLMResource", "env_sourced"]
+__all__ = ["BREAKER_ENV_VARS", "RATE_LIMIT_ENV_VARS", "LLMResource", "env_sourced"]
 
 PROVIDER_TAG = "ecl/llm_provider"
 """Run tag naming the run's provider (``auto`` resolved), written as its LLM resource sets
@@ -41,6 +41,24 @@ RATE_LIMIT_ENV_VARS = {
 }
 """The API account's limits as deployment settings: each field's environment variable."""
 
+BREAKER_ENV_VARS = {
+    "breaker_failure_threshold": "ECL_BREAKER_FAILURE_THRESHOLD",
+    "breaker_window_s": "ECL_BREAKER_WINDOW_S",
+    "breaker_reset_timeout_s": "ECL_BREAKER_RESET_TIMEOUT_S",
+}
+"""The shared circuit breaker's settings: the deployment's, one environment variable each
+(every process of the instance must agree), else the resource's defaults. A run's config may
+not set them: one run's ``breaker_failure_threshold: 1`` would open the breaker every run
+shares on a single failure."""
+
+
+def _llm_config(run_config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``resources.llm.config`` of ``run_config``, or an empty mapping."""
+    resources = run_config.get("resources")
+    llm = resources.get("llm") if isinstance(resources, Mapping) else None
+    config = llm.get("config") if isinstance(llm, Mapping) else None
+    return config if isinstance(config, Mapping) else {}
+
 
 def env_sourced(run_config: Mapping[str, Any]) -> list[str]:
     """The LLM settings ``run_config`` reads from an environment variable (``{env: NAME}``).
@@ -49,13 +67,29 @@ def env_sourced(run_config: Mapping[str, Any]) -> list[str]:
     plain values, so such a setting is refused before anything reads it (the value never
     reaches a model name, the ledger, metrics or an error text).
     """
-    resources = run_config.get("resources")
-    llm = resources.get("llm") if isinstance(resources, Mapping) else None
-    config = llm.get("config") if isinstance(llm, Mapping) else None
-    if not isinstance(config, Mapping):
-        return []
-    return sorted(name for name, value in config.items()
+    return sorted(name for name, value in _llm_config(run_config).items()
                   if isinstance(value, Mapping) and "env" in value)
+
+
+def _breaker(resource: "LLMResource") -> BreakerSettings:
+    """The shared breaker's settings: ``BREAKER_ENV_VARS`` where set, else the resource's.
+
+    Raises:
+        ValidationError: A variable is not a number in its field's range.
+    """
+    values: dict[str, float] = {}
+    for field, variable in BREAKER_ENV_VARS.items():
+        text = os.environ.get(variable, "").strip()
+        number = decimal_number(text) if text else None
+        value = float(number) if number is not None else float(getattr(resource, field))
+        problem = LLM_SETTING_RANGES[field].problem(value)
+        if (text and number is None) or problem is not None:
+            raise ValidationError("settings out of range", [FieldError(
+                variable, f"is {text[:40]!r}; {problem or 'it must be a number'}")])
+        values[field] = value
+    return BreakerSettings(failure_threshold=int(values["breaker_failure_threshold"]),
+                           window_s=values["breaker_window_s"],
+                           reset_timeout_s=values["breaker_reset_timeout_s"])
 
 
 def _limit(resource: "LLMResource", field: str) -> int:
@@ -141,7 +175,8 @@ class LLMResource(dg.ConfigurableResource):
     retry_after_cap_s: float = Field(30.0, description="Cap on a provider's retry-after: 0 to "
                                      "600 s.")
     breaker_failure_threshold: int = Field(5, description="Transient failures that open the "
-                                           "shared breaker: 1 to 1,000.")
+                                           "shared breaker: 1 to 1,000. The deployment's "
+                                           "(ECL_BREAKER_FAILURE_THRESHOLD): not per run.")
     breaker_window_s: float = Field(60.0, description="Window those failures fall in: 1 to "
                                     "3,600 s.")
     breaker_reset_timeout_s: float = Field(30.0, description="Seconds open before a trial "
@@ -206,6 +241,12 @@ class LLMResource(dg.ConfigurableResource):
                 f"resources.llm.config.{name}", "is read from an environment variable "
                 "({env: ...}); a run chooses plain values, and the deployment's environment "
                 "(its keys, its database password) is not a run's to read") for name in sourced])
+        shared = sorted(set(BREAKER_ENV_VARS) & set(_llm_config(run_config)))
+        if shared:
+            raise ValidationError("settings that are the deployment's", [FieldError(
+                f"resources.llm.config.{name}", "is the deployment's: the circuit breaker is "
+                f"shared by every run, so no run may set it (set {BREAKER_ENV_VARS[name]} for "
+                "every process instead)") for name in shared])
         check_ranges(self, LLM_SETTING_RANGES, "resources.llm.config")
         if self.temperature is not None and not 0 <= self.temperature <= 2:
             raise ValidationError("settings out of range", [FieldError(
@@ -230,11 +271,7 @@ class LLMResource(dg.ConfigurableResource):
                 max_delay_s=self.retry_max_delay_s,
                 retry_after_cap_s=self.retry_after_cap_s,
             ),
-            breaker=BreakerSettings(
-                failure_threshold=self.breaker_failure_threshold,
-                window_s=self.breaker_window_s,
-                reset_timeout_s=self.breaker_reset_timeout_s,
-            ),
+            breaker=_breaker(self),
             rate_limits=RateLimits(
                 requests_per_minute=_limit(self, "rate_limit_requests_per_minute"),
                 input_tokens_per_minute=_limit(self, "rate_limit_input_tokens_per_minute"),

@@ -71,7 +71,8 @@ def test_run_config_cannot_choose_where_the_key_goes(
         ("max_tokens", 0, "is 0; it must be 1 to 128,000 tokens"),
         ("timeout_s", 0, "is 0; it must be 0.1 to 600 seconds"),
         ("retry_max_attempts", 0, "is 0; it must be 1 to 10 attempts"),
-        ("breaker_failure_threshold", 0, "is 0; it must be 1 to 1,000 failures"),
+        ("breaker_failure_threshold", 1, "is the deployment's: the circuit breaker is shared by "
+         "every run, so no run may set it (set ECL_BREAKER_FAILURE_THRESHOLD"),
     ],
 )
 def test_settings_outside_their_range_fail_the_run_before_any_call(
