@@ -45,7 +45,9 @@ def read_user_file(path: str | Path, *, field: str, max_bytes: int = 1_048_576) 
     """The UTF-8 text of one file a request names (a vision document, a deployment file).
 
     The folders on the way are resolved, but the file itself must not be a symlink: a link
-    is refused, not followed, as ``scan_tree`` refuses them. It must be a regular file,
+    is refused, not followed, as ``scan_tree`` refuses them. Files under ``/proc``, ``/sys``
+    and ``/dev`` are refused: ``/proc/self/environ`` is a "regular file" holding every
+    secret of the process. It must be a regular file,
     checked with ``lstat`` before it is opened (and with ``fstat`` after), so a FIFO, a
     device or a folder is refused without blocking.
 
@@ -65,6 +67,9 @@ def read_user_file(path: str | Path, *, field: str, max_bytes: int = 1_048_576) 
     message = f"cannot read {path}"
     given = Path(path).expanduser()
     target = given.parent.resolve() / given.name
+    if target.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        raise refusal(field, message, f"'{target}' is on a pseudo-filesystem (/proc, /sys, "
+                      "/dev: a process's environment, devices); name a document")
     try:
         info = target.lstat()
     except OSError:

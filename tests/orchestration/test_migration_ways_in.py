@@ -34,6 +34,21 @@ def _ecl(home: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
     )
 
 
+def test_a_vision_from_proc_is_refused_and_the_environment_goes_nowhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECL_TEST_SECRET", "s3cr3t-in-the-environment")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "main.py").write_text("print('hi')\n")
+    home = tmp_path / "home"
+    done = _ecl(home, str(tree), "--target", "Go", "--vision", "/proc/self/environ")
+    assert done.returncode == 1
+    assert "is on a pseudo-filesystem (/proc, /sys, /dev" in done.stderr
+    assert "s3cr3t" not in done.stdout + done.stderr
+    stored = "".join(p.read_text(errors="replace") for p in home.rglob("*") if p.is_file()
+                     and p.suffix in (".json", ".md", ".txt"))
+    assert "s3cr3t" not in stored
+
+
 def test_ecl_analyze_on_ecl_itself_offline(tmp_path, monkeypatch):
     home = tmp_path / "home"
     done = _ecl(home, ".", "--target", "Rust", "--name", "ECL itself")
