@@ -99,7 +99,8 @@ def test_ecl_analyze_assesses_new_code_offline(tmp_path):
         ([".", "--target", "  "], "target: Value error, is blank"),
         ([".", "--target", "Rust", "--name", "→"], "name: '→' has no letter or digit"),
         ([".", "--target", "Rust", "--budget-usd", "lots"],
-         "--budget-usd: is 'lots'; it must be a number of USD from 0 (no budget) to 1,000,000"),
+         "--budget-usd: is 'lots'; it must be a number of USD (digits 0-9 and one '.') from 0 "
+         "(no budget) to 1,000,000"),
         ([".", "--target", "Rust", "--provider", "claude"],
          "Invalid value for '--provider': 'claude' is not one of 'auto', 'anthropic', "
          "'openai_compatible', 'offline', 'scripted'"),

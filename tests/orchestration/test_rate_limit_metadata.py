@@ -69,6 +69,6 @@ def test_a_limit_in_the_environment_that_is_not_a_number_fails_the_run_naming_it
     result = execute_durably(instance, anthropic_llm(messages_api))
     assert not result.success
     text = "\n".join(str(e.event_specific_data) for e in result.all_events if e.is_failure)
-    assert "ECL_RATE_LIMIT_REQUESTS_PER_MINUTE: is 'lots'; it must be a whole number from 0 " \
-           "(no limit) to 1,000,000" in text
+    assert "ECL_RATE_LIMIT_REQUESTS_PER_MINUTE: is 'lots'; it must be a whole number (digits " \
+           "0-9) from 0 (no limit) to 1,000,000" in text
     assert messages_api.requests == []

@@ -73,8 +73,11 @@ def test_anthropic_without_a_key_fails_with_a_config_error(messages_api, no_api_
     assert messages_api.requests == []
 
 
-@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
-def test_a_script_that_is_not_a_regular_file_fails_at_once(instance, tmp_path, target):
+@pytest.mark.parametrize(("target", "rule"), [
+    ("fifo", "is not a regular file"),
+    ("/dev/zero", "is on a pseudo-filesystem (/proc, /sys, /dev"),
+])
+def test_a_script_that_is_not_a_regular_file_fails_at_once(instance, tmp_path, target, rule):
     path = str(tmp_path / "script.fifo") if target == "fifo" else target
     if target == "fifo":
         os.mkfifo(path)
@@ -83,4 +86,4 @@ def test_a_script_that_is_not_a_regular_file_fails_at_once(instance, tmp_path, t
     assert not result.success
     assert time.monotonic() - started < 60
     text = failure_text(step_failure(result, "generate_draft"))
-    assert f"scripted_path: '{path}' is not a regular file" in text
+    assert f"scripted_path: '{path}' {rule}" in text
