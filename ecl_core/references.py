@@ -17,6 +17,7 @@ import importlib
 import os
 import sys
 import traceback
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TypeVar
 
@@ -37,11 +38,13 @@ STEP_PACKAGES_GROUP = "ecl.steps"
 _BUILT_IN = ("ecl_core", "ecl_dagster")
 
 
+@lru_cache(maxsize=1)
 def _installed_step_packages() -> tuple[str, ...]:
     """The modules installed packages declare in the ``ecl.steps`` entry-point group.
 
-    Read on every call (a few milliseconds), so a package installed while a process runs
-    (an API server, a code server before its reload) is seen by its next check.
+    Read once per process (about 9 ms); ``_allowed`` reads again when a module is not
+    allowed by what was read, so a package installed while a process runs (an API server,
+    a code server before its reload) is seen at its first use.
     """
     return tuple(sorted({ep.module for ep in entry_points(group=STEP_PACKAGES_GROUP)}))
 
@@ -58,8 +61,11 @@ def _under(module: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def _allowed(module: str) -> bool:
-    """ECL's own modules without reading entry points (a few milliseconds each time)."""
-    return _under(module, _BUILT_IN) or _under(module, allowed_module_prefixes())
+    """Whether ``module`` is allowed; entry points are read again only on a refusal."""
+    if _under(module, allowed_module_prefixes()):
+        return True
+    _installed_step_packages.cache_clear()  # installed since the last read?
+    return _under(module, allowed_module_prefixes())
 
 
 def import_class(reference: str, base: type[T], what: str) -> type[T]:

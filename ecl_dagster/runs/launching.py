@@ -55,12 +55,12 @@ __all__ = [
     "PathOutsideRoot",
     "UnknownWorkflow",
     "cancel",
+    "daemon_retry",
     "daemon_running",
     "execute_here",
     "find_workflow",
     "open_workspace",
     "reexecute_queued",
-    "daemon_retry",
     "submit",
     "workflow_run_config",
 ]

@@ -104,3 +104,18 @@ def test_a_repeated_key_inside_a_step_is_refused(tmp_path):
     path.write_text(WORKFLOW.format(type="generate") + "    type: critique\n")
     with pytest.raises(WorkflowValidationError, match="duplicate key 'type'"):
         load_workflow(path)
+
+
+def test_a_step_package_installed_while_the_process_runs_is_allowed(tmp_path, monkeypatch):
+    monkeypatch.delenv("ECL_ALLOWED_MODULES", raising=False)
+    with pytest.raises(ConfigError, match="which is not allowed"):
+        import_class("latecomer_steps:Thing", Step, "step type")  # read, and cached
+    (tmp_path / "latecomer_steps.py").write_text("class Thing: pass\n")
+    info = tmp_path / "latecomer_steps-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: latecomer-steps\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ecl.steps]\nlatecomer = latecomer_steps\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # installed now
+    with pytest.raises(ConfigError, match="is not a Step subclass"):  # allowed and imported
+        import_class("latecomer_steps:Thing", Step, "step type")
+    sys.modules.pop("latecomer_steps", None)

@@ -164,8 +164,8 @@ def test_scaffold_add_a_step_of_your_own_run_it_offline_then_on_the_messages_api
         json.dumps({"headline": "Green tea, brewed right", "audience": "tea drinkers"}),
     ])
     real = _ecl("run", "note", "--input", json.dumps({"topic": "Green tea"}), "--wait",
-                "--provider", "anthropic", env={**user, **os.environ} | {
-                    k: user[k] for k in ("DAGSTER_HOME", "ECL_WORKFLOWS_DIR", "PYTHONPATH")})
+                "--provider", "anthropic",
+                env={**user, "ANTHROPIC_BASE_URL": messages_api.url, "ANTHROPIC_API_KEY": api_key})
     assert real.returncode == 0, real.stdout + real.stderr
     run_id = _run_id(real)
     shown = _step_metadata(Path(user["DAGSTER_HOME"]), run_id, "note_headline")
